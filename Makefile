@@ -1,0 +1,29 @@
+# Entry points; each one sets up what it needs first (scripts/setup.sh).
+.PHONY: lab test lab-up lab-deploy lab-demo lab-down setup molecule sanity build
+
+lab:            ## set up, start the lab, deploy site.yml, demo failover
+	bash scripts/lab.sh all
+
+test:           ## set up, run every gate and test (what CI runs)
+	bash scripts/test.sh
+
+setup:
+	bash scripts/setup.sh
+
+lab-up:
+	bash scripts/lab.sh up
+lab-deploy:
+	bash scripts/lab.sh deploy
+lab-demo:
+	bash scripts/lab.sh demo
+lab-down:
+	bash scripts/lab.sh down
+
+molecule:
+	bash scripts/molecule.sh haproxy
+
+sanity:
+	bash scripts/sanity.sh
+
+build:
+	ansible-galaxy collection build --force --output-path .state/dist

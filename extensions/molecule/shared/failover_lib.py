@@ -1,0 +1,90 @@
+"""What the Molecule failover verifiers share: the hosts from the scenario's
+Ansible inventory, fast command runners, and the client-side probe.
+
+Host lists and variables come from Ansible's inventory (the same one
+converge used); commands run through testinfra's docker backend, which is
+fast enough to watch a VIP move.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import testinfra
+from testinfra.utils.ansible_runner import AnsibleRunner
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "lab"))
+
+from halblab.probe import Poller, recovered_after  # noqa: E402
+
+__all__ = ["Poller", "Scenario", "recovered_after"]
+
+# The most a client may see of an outage in any failover step.
+OUTAGE_LIMIT_MS = float(os.environ.get("HALB_OUTAGE_LIMIT_MS", "1000"))
+
+
+class Scenario:
+    def __init__(self):
+        self.runner = AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
+        self.lbs = sorted(self.runner.get_hosts("lb"))
+        self.backends = sorted(self.runner.get_hosts("backends"))
+        lb_vars = self.runner.get_variables(self.lbs[0])
+        self.vip = lb_vars["keepalived_vip"]
+        self.port = int(lb_vars.get("haproxy_frontend_port", 80))
+        self._hosts = {}
+        self.results: dict[str, dict] = {}
+
+    def host(self, name: str):
+        if name not in self._hosts:
+            self._hosts[name] = testinfra.get_host(f"docker://{name}")
+        return self._hosts[name]
+
+    def holds_vip(self, name: str) -> bool:
+        out = self.host(name).run("ip -o address show")
+        return out.rc == 0 and f" {self.vip}/" in out.stdout
+
+    def owners(self) -> list[str]:
+        return [name for name in self.lbs if self.holds_vip(name)]
+
+    def wait_owner(self, expected: str | None = None, timeout: float = 20.0) -> str:
+        """Wait until exactly one node (optionally: `expected`) holds the VIP."""
+        deadline = time.monotonic() + timeout
+        found: list[str] = []
+        while time.monotonic() < deadline:
+            found = self.owners()
+            if len(found) == 1 and (expected is None or found[0] == expected):
+                return found[0]
+            time.sleep(0.1)
+        raise AssertionError(f"VIP {self.vip}: wanted a single holder {expected or ''}, found {found} after {timeout}s")
+
+    def other(self, name: str) -> str:
+        (other,) = [n for n in self.lbs if n != name]
+        return other
+
+    def measure(self, name: str, action, until, timeout: float = 20.0) -> Poller:
+        """Poll the VIP every 20 ms around action(); stop when until(t0) holds."""
+        poller = Poller(self.vip, self.port, path="/products", max_seconds=timeout + 5).start()
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        action()
+        held = poller.wait_for(until(t0), timeout)
+        poller.stop()
+        summary = poller.summary(since=t0 - 1.0)
+        self.results[name] = summary
+        print(
+            f"\n[failover] {name}: outage {summary['outage_ms']} ms, {summary['failed']} of "
+            f"{summary['requests']} requests failed (polling every 20 ms)"
+        )
+        assert held, f"{name}: requests through the VIP did not recover within {timeout}s"
+        return poller
+
+    def write_results(self, scenario: str):
+        path = os.path.join(REPO, ".state", f"molecule-{scenario}-failover.json")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            json.dump(self.results, handle, indent=2, sort_keys=True)
+        print(f"\n[failover] figures written to {path}")

@@ -1,0 +1,1 @@
+"""Helpers shared by the lab demo, the Molecule verifiers and the benchmarks."""

@@ -1,0 +1,111 @@
+# Demo e-commerce backend for the halb.loadbalancer lab.
+#
+# Answers /products, /orders, /payments and /health. Every answer names the
+# host that served it (body and X-Backend header) so failover and strategy
+# tests can see which backend a request reached. An artificial delay can be
+# changed at run time by rewriting the delay file: no restart, no dropped
+# connections, which is what the response-time benchmarks need.
+import argparse
+import json
+import os
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SERVICES = {
+    "/products": [{"sku": "p-100", "name": "kettle", "price": 24.9}, {"sku": "p-200", "name": "teapot", "price": 31.5}],
+    "/orders": [{"id": 1, "sku": "p-100", "qty": 2}],
+    "/payments": [{"id": 1, "order": 1, "status": "captured"}],
+}
+
+
+class Delay:
+    """Milliseconds of artificial delay, re-read when the file changes."""
+
+    def __init__(self, path, default_ms):
+        self.path = path
+        self.ms = default_ms
+        self._mtime = None
+        self._lock = threading.Lock()
+
+    def current(self):
+        if not self.path:
+            return self.ms
+        try:
+            mtime = os.stat(self.path).st_mtime
+        except OSError:
+            return self.ms
+        with self._lock:
+            if mtime != self._mtime:
+                try:
+                    with open(self.path) as handle:
+                        self.ms = max(0, int(handle.read().strip() or 0))
+                except (OSError, ValueError):
+                    pass  # keep the last good value; a half-written file must not crash requests
+                self._mtime = mtime
+            return self.ms
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as behind a real load balancer
+    server_version = "halb-demo-backend/1"
+    hostname = socket.gethostname()
+    delay = Delay(None, 0)
+
+    def _send(self, status, payload):
+        body = (json.dumps(payload, sort_keys=True) + "\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Backend", self.hostname)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _route(self):
+        path = self.path.split("?", 1)[0]
+        if path == "/health":
+            return 200, {"status": "ok", "backend": self.hostname}
+        if path in SERVICES:
+            delay_ms = self.delay.current()
+            if delay_ms:
+                time.sleep(delay_ms / 1000.0)
+            return 200, {"service": path[1:], "backend": self.hostname, "items": SERVICES[path]}
+        if path == "/":
+            return 200, {"backend": self.hostname, "endpoints": sorted(SERVICES) + ["/health"]}
+        return 404, {"error": "not found", "backend": self.hostname}
+
+    def do_GET(self):
+        self._send(*self._route())
+
+    do_HEAD = do_GET
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        status, payload = self._route()
+        self._send(201 if status == 200 else status, payload)
+
+    def log_message(self, format, *args):
+        pass  # one line per request would flood the journal under load tests
+
+
+def main():
+    parser = argparse.ArgumentParser(description="halb.loadbalancer demo e-commerce backend")
+    parser.add_argument("--bind", default="0.0.0.0")  # noqa: S104 (a lab service listens on its network)
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--delay-ms", type=int, default=0)
+    parser.add_argument("--delay-file", default=None)
+    args = parser.parse_args()
+    Handler.delay = Delay(args.delay_file, args.delay_ms)
+    server_class = ThreadingHTTPServer
+    if ":" in args.bind:
+        server_class = type("V6Server", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
+    server = server_class((args.bind, args.port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Run Molecule scenarios one after another (they share one Docker engine).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+activate_venv
+cd "$HALB_ROOT/extensions"
+for scenario in "${@:-haproxy}"; do
+  log "molecule test -s $scenario"
+  molecule test -s "$scenario"
+done

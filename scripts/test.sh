@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# All tests and gates (README command 2; .ci/run runs exactly this).
+# Fast gates first, so a lint error fails in seconds, not after Molecule.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+bash "$HALB_ROOT/scripts/setup.sh"
+activate_venv
+cd "$HALB_ROOT"
+
+log "yamllint"
+yamllint --strict .
+
+log "ruff"
+ruff check .
+ruff format --check .
+
+log "ansible-lint (production profile)"
+ansible-lint --profile production
+
+log "ansible-test sanity"
+bash "$HALB_ROOT/scripts/sanity.sh"
+
+log "pytest: unit and pre-flight tests"
+python -m pytest -q tests/unit tests/integration
+
+log "molecule: haproxy failover scenario"
+bash "$HALB_ROOT/scripts/molecule.sh" haproxy
+
+log "all tests and gates passed"

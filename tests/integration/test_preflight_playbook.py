@@ -1,0 +1,103 @@
+"""Bad inventories stop halb.loadbalancer.preflight (the first play of
+site.yml) with one clear message, before any host is changed.
+
+The "hosts" are this machine over a local connection, and the VIP sits in
+the loopback subnet, so the facts are real and nothing leaves the machine.
+Only the pre-flight playbook runs: it changes nothing.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+GOOD_LB_VARS = {
+    "keepalived_vip": "127.0.0.100",
+    "keepalived_interface": "lo",
+    "keepalived_advert_int": 0.1,
+    "haproxy_backend_servers": [
+        {"name": "be1", "address": "127.0.0.21", "port": 8080},
+        {"name": "be2", "address": "127.0.0.22", "port": 8080},
+    ],
+}
+
+
+def run_preflight(tmp_path, lb_vars=None, lb1=None, lb2=None):
+    hosts = {
+        "lb1": {"keepalived_priority": 150, **(lb1 or {})},
+        "lb2": {"keepalived_priority": 100, **(lb2 or {})},
+    }
+    inventory = {
+        "all": {
+            "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+            "children": {"lb": {"hosts": hosts, "vars": {**GOOD_LB_VARS, **(lb_vars or {})}}},
+        }
+    }
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(yaml.safe_dump(inventory))
+    env = dict(
+        os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_CALLBACK_RESULT_FORMAT="json"
+    )
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(inv), os.path.join(ROOT, "playbooks", "preflight.yml")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_good_inventory_passes(tmp_path):
+    result = run_preflight(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        (
+            {"lb_vars": {"keepalived_vip": "10.99.0.100"}},
+            "keepalived_vip: 10.99.0.100 is not inside the subnet of lo on lb1 (127.0.0.0/8)",
+        ),
+        (
+            {"lb2": {"keepalived_priority": 150}},
+            "keepalived_priority: lb1 and lb2 both have priority 150 in VRRP instance 51",
+        ),
+        (
+            {
+                "lb_vars": {
+                    "haproxy_backend_servers": [
+                        {"name": "be1", "address": "127.0.0.21", "port": 8080},
+                        {"name": "be2", "address": "127.0.0.21", "port": 8080},
+                    ]
+                }
+            },
+            "haproxy_backend_servers[1] (be2): 127.0.0.21 port 8080 is already listed at haproxy_backend_servers[0]",
+        ),
+        ({"lb_vars": {"haproxy_backend_servers": []}}, "haproxy_backend_servers: the backend pool is empty"),
+        ({"lb_vars": {"keepalived_interface": "nope0"}}, "keepalived_interface: nope0 does not exist on lb1"),
+        ({"lb_vars": {"keepalived_auth_pass": "secret"}}, "VRRPv3 has no authentication (RFC 5798)"),
+        ({"lb_vars": {"haproxy_strategy": "fastest"}}, "value of haproxy_strategy must be one of"),
+        ({"lb_vars": {"keepalived_vip": "", "haproxy_strategy": "round_robin"}}, "keepalived_vip is not set for lb1"),
+    ],
+    ids=[
+        "vip-outside-subnet",
+        "same-priority",
+        "duplicate-backend",
+        "empty-pool",
+        "unknown-interface",
+        "vrrpv3-with-password",
+        "unknown-strategy",
+        "missing-vip",
+    ],
+)
+def test_bad_inventory_stops_with_clear_message(tmp_path, case, expected):
+    result = run_preflight(tmp_path, **case)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert expected in output, output
