@@ -21,6 +21,9 @@ ansible-lint --profile production
 log "ansible-test sanity"
 bash "$HALB_ROOT/scripts/sanity.sh"
 
+log "collection build: the tarball installs and its content resolves"
+bash "$HALB_ROOT/scripts/build_check.sh"
+
 log "pytest: unit and pre-flight tests"
 python -m pytest -q tests/unit tests/integration
 
