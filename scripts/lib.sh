@@ -41,6 +41,25 @@ ensure_debs() {
     >>"$HALB_STATE_DIR/apt.log" 2>&1 || { tail -30 "$HALB_STATE_DIR/apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
 }
 
+# haproxy and nginx binaries for the renderer tests (`haproxy -c`, `nginx -t`
+# on rendered files). The services must not start on this machine: a
+# policy-rc.d that says "no" holds while the packages install.
+ensure_engine_binaries() {
+  local missing=() pkg
+  for pkg in haproxy nginx libnginx-mod-stream; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  need_root "installing ${missing[*]}" "apt-get install ${missing[*]}"
+  local guard=/usr/sbin/policy-rc.d own_guard=0
+  if [ ! -e "$guard" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$guard" && chmod 755 "$guard" && own_guard=1
+  fi
+  ensure_debs "${missing[@]}"
+  [ "$own_guard" -eq 1 ] && rm -f "$guard"
+  return 0
+}
+
 # A Docker engine that answers. Debian's docker.io brings dockerd; start it
 # in the background when nothing runs it (no systemd on this kind of machine).
 ensure_docker() {

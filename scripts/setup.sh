@@ -6,6 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 ensure_debs python3-venv debootstrap wrk curl git
+ensure_engine_binaries
 ensure_docker
 ensure_venv
 ensure_collection_link

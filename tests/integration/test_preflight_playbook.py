@@ -84,6 +84,21 @@ def test_good_inventory_passes(tmp_path):
         ({"lb_vars": {"keepalived_auth_pass": "secret"}}, "VRRPv3 has no authentication (RFC 5798)"),
         ({"lb_vars": {"haproxy_strategy": "fastest"}}, "value of haproxy_strategy must be one of"),
         ({"lb_vars": {"keepalived_vip": "", "haproxy_strategy": "round_robin"}}, "keepalived_vip is not set for lb1"),
+        (
+            {"lb_vars": {"haproxy_timeout_connect": "5 seconds"}},
+            "the LB spec built from the haproxy_* variables: timeouts.connect: '5 seconds' is not a duration",
+        ),
+        (
+            {
+                "lb_vars": {
+                    "haproxy_spec": {
+                        "pools": [{"name": "shop", "servers": [{"address": "127.0.0.21", "port": 70000}]}],
+                        "frontends": [{"port": 80, "pool": "shop"}],
+                    }
+                }
+            },
+            "haproxy_spec.pools[0].servers[0].port: 70000 is not a TCP port (1-65535)",
+        ),
     ],
     ids=[
         "vip-outside-subnet",
@@ -94,6 +109,8 @@ def test_good_inventory_passes(tmp_path):
         "vrrpv3-with-password",
         "unknown-strategy",
         "missing-vip",
+        "timeout-not-duration",
+        "full-spec-bad-port",
     ],
 )
 def test_bad_inventory_stops_with_clear_message(tmp_path, case, expected):

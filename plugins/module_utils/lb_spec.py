@@ -1,0 +1,504 @@
+# -*- coding: utf-8 -*-
+# Copyright: halb.loadbalancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The load balancer spec: one typed description that every role, module
+and renderer reads.
+
+parse(data, engine) takes plain dicts (what users write in group_vars),
+validates them and returns a normalized, frozen Spec. Every problem raises
+SpecError naming the path of the field, e.g.
+``pools[1].servers[2].port: 70000 is not a TCP port (1-65535)``, and the fix.
+Standard library only: this also runs on managed hosts.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+from collections import namedtuple
+
+ENGINES = ("haproxy", "nginx")
+STRATEGIES = ("round_robin", "least_connections", "fastest_response")
+# Weights always apply; these names are accepted for readability.
+STRATEGY_ALIASES = {"weighted_round_robin": "round_robin", "weighted_least_connections": "least_connections"}
+MODES = ("http", "tcp")
+# Engine weight ranges: HAProxy takes 0 (no new traffic) to 256, nginx 1 and up.
+WEIGHT_RANGE = {"haproxy": (0, 256), "nginx": (1, 1000)}
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
+DURATION_RE = re.compile(r"^(\d+)(ms|s|m|h)?$")
+DURATION_UNITS_MS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
+
+
+class SpecError(ValueError):
+    """One invalid field: its path, what is wrong, how to fix it."""
+
+    def __init__(self, path, problem, fix=None):
+        self.path = path
+        self.problem = problem
+        self.fix = fix
+        message = "%s: %s" % (path, problem) if path else problem
+        if fix:
+            message += ". " + fix
+        super(SpecError, self).__init__(message)
+
+
+Server = namedtuple("Server", "name address port weight backup max_fails fail_timeout_ms drain")
+HealthCheck = namedtuple("HealthCheck", "enabled path expected_status interval_ms timeout_ms fall rise")
+Pool = namedtuple("Pool", "name strategy servers health_check keepalive")
+Tls = namedtuple("Tls", "certificate key min_version")
+Acl = namedtuple("Acl", "allow deny")
+Cache = namedtuple("Cache", "enabled size_mb max_object_kb ttl_s")
+Frontend = namedtuple("Frontend", "name bind port mode pool tls acl rate_limit cache websocket routes")
+Route = namedtuple("Route", "path_prefix pool")
+Timeouts = namedtuple("Timeouts", "connect_ms client_ms server_ms http_request_ms tunnel_ms")
+Spec = namedtuple("Spec", "engine frontends pools timeouts retries redispatch maxconn")
+
+
+# --- field readers ----------------------------------------------------------
+# Each takes the raw value and its path, and returns the normalized value or
+# raises SpecError.
+
+
+def _mapping(value, path):
+    if not isinstance(value, dict):
+        raise SpecError(path, "expected a mapping, got %s" % type(value).__name__)
+    return value
+
+
+def _no_unknown(data, path, known):
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise SpecError(
+            "%s.%s" % (path, unknown[0]) if path else unknown[0],
+            "unknown field",
+            "Known fields here: %s" % ", ".join(sorted(known)),
+        )
+
+
+def _list(value, path, allow_empty=True):
+    if value is None:
+        value = []
+    if not isinstance(value, list):
+        raise SpecError(path, "expected a list, got %s" % type(value).__name__)
+    if not value and not allow_empty:
+        raise SpecError(path, "must not be empty")
+    return value
+
+
+def _bool(value, path):
+    if isinstance(value, bool):
+        return value
+    raise SpecError(path, "%r is not a boolean" % (value,), "Use true or false")
+
+
+def _int(value, path, low=None, high=None, what="a number"):
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        else:
+            raise SpecError(path, "%r is not %s" % (value, what))
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise SpecError(path, "%d is not %s (%s-%s)" % (value, what, low, high if high is not None else "..."))
+    return value
+
+
+def _name(value, path):
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        raise SpecError(
+            path,
+            "%r is not a valid name" % (value,),
+            "Use a letter, then letters, digits, '_' or '-' (at most 63 characters)",
+        )
+    return value
+
+
+def duration_ms(value, path):
+    """'500ms', '5s', '2m', '1h' or a bare number of milliseconds."""
+    if isinstance(value, bool):
+        raise SpecError(path, "%r is not a duration" % (value,), "Write e.g. 500ms, 5s or 1m")
+    if isinstance(value, int):
+        return value
+    match = DURATION_RE.match(str(value).strip())
+    if not match:
+        raise SpecError(path, "%r is not a duration" % (value,), "Write e.g. 500ms, 5s or 1m")
+    return int(match.group(1)) * DURATION_UNITS_MS[match.group(2) or "ms"]
+
+
+def _whole_seconds(value, path):
+    ms = duration_ms(value, path)
+    if ms < 1000 or ms % 1000:
+        raise SpecError(
+            path, "%r is not a whole number of seconds" % (value,), "nginx counts it in seconds; write e.g. 10s"
+        )
+    return ms
+
+
+def _address(value, path):
+    """An IP address (IPv6 without brackets) or a DNS name."""
+    if not isinstance(value, str) or not value:
+        raise SpecError(path, "%r is not an address" % (value,))
+    if value.startswith("["):
+        raise SpecError(
+            path,
+            "%s has brackets" % value,
+            "Write the bare IPv6 address (%s); brackets are added where a URL needs them" % value.strip("[]"),
+        )
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    if ":" in value:
+        raise SpecError(path, "%s is not a valid IPv6 address" % value)
+    if not re.match(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$", value) or re.match(r"^[0-9.]+$", value):
+        raise SpecError(path, "%s is neither an IP address nor a DNS name" % value)
+    return value.lower()
+
+
+def _cidr(value, path):
+    try:
+        return str(ipaddress.ip_network(str(value), strict=False))
+    except ValueError:
+        pass
+    raise SpecError(path, "%r is not a CIDR network" % (value,), "Write e.g. 10.0.0.0/8, 192.0.2.7/32 or 2001:db8::/32")
+
+
+def _strategy(value, path):
+    value = STRATEGY_ALIASES.get(value, value)
+    if value not in STRATEGIES:
+        raise SpecError(
+            path,
+            "unknown strategy %r" % (value,),
+            "Use one of: %s" % ", ".join(STRATEGIES + tuple(sorted(STRATEGY_ALIASES))),
+        )
+    return value
+
+
+# --- sections ---------------------------------------------------------------
+
+SERVER_FIELDS = ("name", "address", "port", "weight", "backup", "max_fails", "fail_timeout", "drain")
+
+
+def _server(data, path, engine, index):
+    data = _mapping(data, path)
+    _no_unknown(data, path, SERVER_FIELDS)
+    if "address" not in data or "port" not in data:
+        raise SpecError(path, "a server needs address and port", "e.g. {address: 192.0.2.11, port: 8080}")
+    address = _address(data["address"], path + ".address")
+    port = _int(data["port"], path + ".port", 1, 65535, "a TCP port")
+    low, high = WEIGHT_RANGE[engine]
+    weight = data.get("weight", 1)
+    if isinstance(weight, bool) or not isinstance(weight, int) or not low <= weight <= high:
+        raise SpecError(
+            path + ".weight",
+            "%r is out of range for %s (%d-%d)" % (weight, engine, low, high),
+            "0 (drain) exists only on HAProxy; use drain: true for nginx"
+            if engine == "nginx" and weight == 0
+            else None,
+        )
+    return Server(
+        name=_name(data.get("name", "s%d" % (index + 1)), path + ".name"),
+        address=address,
+        port=port,
+        weight=weight,
+        backup=_bool(data.get("backup", False), path + ".backup"),
+        max_fails=_int(data.get("max_fails", 3), path + ".max_fails", 0, 100),
+        fail_timeout_ms=_whole_seconds(data.get("fail_timeout", "10s"), path + ".fail_timeout"),
+        drain=_bool(data.get("drain", False), path + ".drain"),
+    )
+
+
+HEALTH_FIELDS = ("enabled", "path", "expected_status", "interval", "timeout", "fall", "rise")
+
+
+def _health_check(data, path):
+    data = _mapping(data or {}, path)
+    _no_unknown(data, path, HEALTH_FIELDS)
+    hc_path = data.get("path", "/health")
+    if not isinstance(hc_path, str) or not hc_path.startswith("/") or any(c.isspace() for c in hc_path):
+        raise SpecError(path + ".path", "%r is not a URL path" % (hc_path,), "Start it with / and leave out spaces")
+    interval = duration_ms(data.get("interval", "2s"), path + ".interval")
+    timeout = duration_ms(data.get("timeout", "2s"), path + ".timeout")
+    if interval < 100:
+        raise SpecError(path + ".interval", "%d ms is too short" % interval, "Check at most every 100ms")
+    return HealthCheck(
+        enabled=_bool(data.get("enabled", True), path + ".enabled"),
+        path=hc_path,
+        expected_status=_int(data.get("expected_status", 200), path + ".expected_status", 100, 599, "an HTTP status"),
+        interval_ms=interval,
+        timeout_ms=timeout,
+        fall=_int(data.get("fall", 3), path + ".fall", 1, 100),
+        rise=_int(data.get("rise", 2), path + ".rise", 1, 100),
+    )
+
+
+POOL_FIELDS = ("name", "strategy", "servers", "health_check", "keepalive")
+
+
+def _pool(data, path, engine):
+    data = _mapping(data, path)
+    _no_unknown(data, path, POOL_FIELDS)
+    if "name" not in data:
+        raise SpecError(path + ".name", "missing", "Every pool needs a name, e.g. name: shop")
+    servers_raw = _list(data.get("servers"), path + ".servers")
+    if not servers_raw:
+        raise SpecError(path + ".servers", "the pool is empty", "List at least one server")
+    servers = tuple(_server(s, "%s.servers[%d]" % (path, i), engine, i) for i, s in enumerate(servers_raw))
+    seen_endpoints, seen_names = {}, {}
+    for i, server in enumerate(servers):
+        spath = "%s.servers[%d]" % (path, i)
+        endpoint = (server.address, server.port)
+        if endpoint in seen_endpoints:
+            raise SpecError(
+                spath,
+                "%s port %d is already listed at servers[%d]" % (server.address, server.port, seen_endpoints[endpoint]),
+                "Remove the duplicate or change its port",
+            )
+        if server.name in seen_names:
+            raise SpecError(
+                spath + ".name", "%r is already used at servers[%d]" % (server.name, seen_names[server.name])
+            )
+        seen_endpoints[endpoint] = seen_names[server.name] = i
+    if all(s.drain or s.backup for s in servers) and any(s.drain for s in servers):
+        raise SpecError(
+            path + ".servers",
+            "every active server is drained, so the pool would take no new traffic",
+            "Leave at least one server in service",
+        )
+    if all(s.backup for s in servers):
+        raise SpecError(
+            path + ".servers",
+            "every server is a backup, so none takes traffic while all are healthy",
+            "Set backup: false on at least one server",
+        )
+    return Pool(
+        name=_name(data["name"], path + ".name"),
+        strategy=_strategy(data.get("strategy", "round_robin"), path + ".strategy"),
+        servers=servers,
+        health_check=_health_check(data.get("health_check"), path + ".health_check"),
+        keepalive=_int(data.get("keepalive", 32), path + ".keepalive", 0, 10000),
+    )
+
+
+TLS_FIELDS = ("enabled", "certificate", "key", "min_version")
+
+
+def _tls(data, path, engine):
+    if data is None or data is False:
+        return None
+    data = _mapping(data, path)
+    _no_unknown(data, path, TLS_FIELDS)
+    if not _bool(data.get("enabled", True), path + ".enabled"):
+        return None
+    cert = data.get("certificate")
+    if not cert:
+        raise SpecError(
+            path + ".certificate",
+            "TLS is on but no certificate is given",
+            "Set certificate: /etc/ssl/private/site.pem (and key:), or tls.enabled: false",
+        )
+    if not str(cert).startswith("/"):
+        raise SpecError(path + ".certificate", "%r is not an absolute path" % (cert,))
+    key = data.get("key") or None
+    if key and not str(key).startswith("/"):
+        raise SpecError(path + ".key", "%r is not an absolute path" % (key,))
+    if engine == "haproxy" and key and key != cert + ".key":
+        raise SpecError(
+            path + ".key",
+            "HAProxy reads the key from the certificate file or from %s.key" % cert,
+            "Put the key inside %s, or at %s.key, and leave key out" % (cert, cert),
+        )
+    min_version = str(data.get("min_version", "1.2"))
+    if min_version not in ("1.2", "1.3"):
+        raise SpecError(path + ".min_version", "%r is not supported" % min_version, "Use 1.2 or 1.3")
+    return Tls(certificate=cert, key=key, min_version=min_version)
+
+
+CACHE_FIELDS = ("enabled", "size_mb", "max_object_kb", "ttl")
+
+
+def _cache(data, path, engine):
+    if data is None or data is False:
+        return Cache(False, 0, 0, 0)
+    if data is True:
+        data = {}
+    data = _mapping(data, path)
+    _no_unknown(data, path, CACHE_FIELDS)
+    enabled = _bool(data.get("enabled", True), path + ".enabled")
+    size_mb = _int(data.get("size_mb", 64), path + ".size_mb", 1, 4095)
+    if engine == "nginx" and "max_object_kb" in data:
+        raise SpecError(
+            path + ".max_object_kb",
+            "not supported by nginx open source (proxy_cache has no per-object size limit)",
+            "Remove it for the nginx engine; size_mb bounds the whole cache",
+        )
+    max_object_kb = _int(data.get("max_object_kb", 512), path + ".max_object_kb", 1, 1048576)
+    if engine == "haproxy" and max_object_kb > 2048:
+        # HAProxy's cache keeps objects in shared memory and is meant for small ones.
+        raise SpecError(
+            path + ".max_object_kb",
+            "%d KB is more than HAProxy's cache holds per object (2048 KB)" % max_object_kb,
+            "Lower it, or use the nginx engine, whose cache lives on disk",
+        )
+    if max_object_kb > size_mb * 1024:
+        raise SpecError(path + ".max_object_kb", "%d KB is larger than the cache (%d MB)" % (max_object_kb, size_mb))
+    ttl_s = duration_ms(data.get("ttl", "60s"), path + ".ttl") // 1000
+    if ttl_s < 1:
+        raise SpecError(path + ".ttl", "must be at least 1s")
+    return Cache(enabled, size_mb, max_object_kb, ttl_s)
+
+
+FRONTEND_FIELDS = (
+    "name", "bind", "port", "mode", "pool", "tls", "acl", "rate_limit", "cache", "websocket", "routes",
+)  # fmt: skip
+
+
+def _frontend(data, path, engine, pool_names):
+    data = _mapping(data, path)
+    _no_unknown(data, path, FRONTEND_FIELDS)
+    name = _name(data.get("name", "fe%s" % path.split("[")[-1].rstrip("]")), path + ".name")
+    mode = data.get("mode", "http")
+    if mode not in MODES:
+        raise SpecError(path + ".mode", "unknown mode %r" % (mode,), "Use http or tcp")
+    bind = data.get("bind", "*")
+    if bind not in ("*", "::"):
+        bind = _address(bind, path + ".bind")
+    tls = _tls(data.get("tls"), path + ".tls", engine)
+    port = _int(data.get("port", 443 if tls else 80), path + ".port", 1, 65535, "a TCP port")
+    pool = data.get("pool")
+    if pool not in pool_names:
+        raise SpecError(
+            path + ".pool",
+            "%r is not a pool of this spec" % (pool,),
+            "Use one of: %s" % ", ".join(sorted(pool_names)) if pool_names else "Define pools first",
+        )
+    acl_raw = _mapping(data.get("acl") or {}, path + ".acl")
+    _no_unknown(acl_raw, path + ".acl", ("allow", "deny"))
+    acl = Acl(
+        allow=tuple(
+            _cidr(c, "%s.acl.allow[%d]" % (path, i))
+            for i, c in enumerate(_list(acl_raw.get("allow"), path + ".acl.allow"))
+        ),
+        deny=tuple(
+            _cidr(c, "%s.acl.deny[%d]" % (path, i))
+            for i, c in enumerate(_list(acl_raw.get("deny"), path + ".acl.deny"))
+        ),
+    )
+    rate_limit = _int(
+        data.get("rate_limit", 0), path + ".rate_limit", 0, 1000000, "a request rate per client and second"
+    )
+    cache = _cache(data.get("cache"), path + ".cache", engine)
+    websocket = _bool(data.get("websocket", False), path + ".websocket")
+    routes = []
+    for i, raw in enumerate(_list(data.get("routes"), path + ".routes")):
+        rpath = "%s.routes[%d]" % (path, i)
+        raw = _mapping(raw, rpath)
+        _no_unknown(raw, rpath, ("path_prefix", "pool"))
+        prefix = raw.get("path_prefix")
+        if not isinstance(prefix, str) or not prefix.startswith("/") or any(c.isspace() for c in prefix):
+            raise SpecError(rpath + ".path_prefix", "%r is not a URL path prefix" % (prefix,), "e.g. /payments")
+        if raw.get("pool") not in pool_names:
+            raise SpecError(rpath + ".pool", "%r is not a pool of this spec" % (raw.get("pool"),))
+        routes.append(Route(prefix, raw["pool"]))
+    if mode == "tcp":
+        for field, on in (
+            ("cache", cache.enabled),
+            ("websocket", websocket),
+            ("routes", routes),
+            ("rate_limit", rate_limit),
+        ):
+            if on:
+                raise SpecError(path + "." + field, "needs mode: http", "HTTP features do not apply to a TCP frontend")
+    return Frontend(name, bind, port, mode, pool, tls, acl, rate_limit, cache, websocket, tuple(routes))
+
+
+TIMEOUT_FIELDS = ("connect", "client", "server", "http_request", "tunnel")
+TIMEOUT_DEFAULTS = {"connect": "5s", "client": "30s", "server": "30s", "http_request": "10s", "tunnel": "1h"}
+
+
+def _timeouts(data, path):
+    data = _mapping(data or {}, path)
+    _no_unknown(data, path, TIMEOUT_FIELDS)
+    values = {}
+    for field in TIMEOUT_FIELDS:
+        ms = duration_ms(data.get(field, TIMEOUT_DEFAULTS[field]), "%s.%s" % (path, field))
+        if ms < 1:
+            raise SpecError("%s.%s" % (path, field), "must be longer than 0")
+        values[field + "_ms"] = ms
+    return Timeouts(**values)
+
+
+SPEC_FIELDS = ("frontends", "pools", "timeouts", "retries", "redispatch", "maxconn")
+
+
+def parse(data, engine):
+    """Validate and normalize a spec for one engine; raise SpecError."""
+    if engine not in ENGINES:
+        raise SpecError("engine", "unknown engine %r" % (engine,), "Use haproxy or nginx")
+    data = _mapping(data, "spec")
+    _no_unknown(data, "", SPEC_FIELDS)
+    pools_raw = _list(data.get("pools"), "pools")
+    if not pools_raw:
+        raise SpecError("pools", "no pools defined", "Define at least one pool with servers")
+    pools = tuple(_pool(p, "pools[%d]" % i, engine) for i, p in enumerate(pools_raw))
+    pool_names = {}
+    for i, pool in enumerate(pools):
+        if pool.name in pool_names:
+            raise SpecError(
+                "pools[%d].name" % i, "%r is already used at pools[%d]" % (pool.name, pool_names[pool.name])
+            )
+        pool_names[pool.name] = i
+    frontends_raw = _list(data.get("frontends"), "frontends")
+    if not frontends_raw:
+        raise SpecError("frontends", "no frontends defined", "Define at least one frontend with a port and a pool")
+    frontends = tuple(_frontend(f, "frontends[%d]" % i, engine, pool_names) for i, f in enumerate(frontends_raw))
+    _check_frontends(frontends)
+    _check_pool_modes(frontends)
+    spec = Spec(
+        engine=engine,
+        frontends=frontends,
+        pools=pools,
+        timeouts=_timeouts(data.get("timeouts"), "timeouts"),
+        retries=_int(data.get("retries", 3), "retries", 0, 100),
+        redispatch=_bool(data.get("redispatch", True), "redispatch"),
+        maxconn=_int(data.get("maxconn", 4096), "maxconn", 1, 10000000),
+    )
+    return spec
+
+
+def _check_frontends(frontends):
+    for i, fe in enumerate(frontends):
+        for j, other in enumerate(frontends[:i]):
+            if other.name == fe.name:
+                raise SpecError("frontends[%d].name" % i, "%r is already used at frontends[%d]" % (fe.name, j))
+            wildcard = "*" in (fe.bind, other.bind) or "::" in (fe.bind, other.bind)
+            if other.port == fe.port and (wildcard or other.bind == fe.bind):
+                raise SpecError(
+                    "frontends[%d].port" % i,
+                    "port %d clashes with frontends[%d] (%s)" % (fe.port, j, other.name),
+                    "Give each frontend its own port or bind address",
+                )
+
+
+def _check_pool_modes(frontends):
+    used = {}
+    for i, fe in enumerate(frontends):
+        for pool in (fe.pool,) + tuple(r.pool for r in fe.routes):
+            if pool in used and used[pool][0] != fe.mode:
+                raise SpecError(
+                    "frontends[%d].pool" % i,
+                    "pool %r is used by a %s frontend and by frontends[%d] in %s mode"
+                    % (pool, fe.mode, used[pool][1], used[pool][0]),
+                    "Give TCP and HTTP frontends pools of their own",
+                )
+            used.setdefault(pool, (fe.mode, i))
+
+
+def pool_modes(spec):
+    """The mode (http or tcp) each pool is served in; unused pools: http."""
+    modes = dict((pool.name, "http") for pool in spec.pools)
+    for fe in spec.frontends:
+        for pool in (fe.pool,) + tuple(r.pool for r in fe.routes):
+            modes[pool] = fe.mode
+    return modes

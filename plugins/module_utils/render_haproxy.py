@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright: halb.loadbalancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Render a normalized LB spec (lb_spec.parse) as a complete haproxy.cfg.
+
+Output is deterministic: sections and lines follow the spec's order, so an
+unchanged spec renders byte for byte the same file and re-runs are
+idempotent.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import pool_modes
+
+BALANCE = {
+    "round_robin": "roundrobin",
+    # fastest_response starts from least connections so a burst never piles
+    # onto one server; the response-time agent adjusts server weights at run
+    # time through the runtime API (no reload).
+    "least_connections": "leastconn",
+    "fastest_response": "leastconn",
+}
+
+DEFAULT_OPTIONS = {
+    "runtime_socket": "/run/haproxy/admin.sock",
+    "chroot": "/var/lib/haproxy",
+    "user": "haproxy",
+    "group": "haproxy",
+    "log": "/dev/log local0",
+}
+
+
+def endpoint(address, port):
+    return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
+
+
+def _bind(fe):
+    if fe.bind == "*":
+        where = ":%d" % fe.port
+    elif fe.bind == "::":
+        where = ":::%d v4v6" % fe.port
+    else:
+        where = endpoint(fe.bind, fe.port)
+    if fe.tls:
+        where += " ssl crt %s ssl-min-ver TLSv%s" % (fe.tls.certificate, fe.tls.min_version)
+        if fe.mode == "http":
+            where += " alpn h2,http/1.1"
+    return "    bind %s" % where
+
+
+def _global(spec, opts):
+    return (
+        [
+            "global",
+            "    log %s" % opts["log"],
+            "    chroot %s" % opts["chroot"],
+            "    user %s" % opts["user"],
+            "    group %s" % opts["group"],
+            "    # The master process keeps the listening sockets across reloads.",
+            "    master-worker",
+            "    # Runtime API (drain, weights, stats): admin level, root only.",
+            "    stats socket %s uid 0 gid 0 mode 600 level admin expose-fd listeners" % opts["runtime_socket"],
+            "    stats timeout 30s",
+            "    maxconn %d" % spec.maxconn,
+            "",
+            "defaults",
+            "    log global",
+            "    mode http",
+            "    option dontlognull",
+            "    # A failed connection is retried, on another server when redispatch is on.",
+            "    retries %d" % spec.retries,
+        ]
+        + (["    option redispatch"] if spec.redispatch else [])
+        + [
+            "    timeout connect %dms" % spec.timeouts.connect_ms,
+            "    timeout client %dms" % spec.timeouts.client_ms,
+            "    timeout server %dms" % spec.timeouts.server_ms,
+            "    timeout http-request %dms" % spec.timeouts.http_request_ms,
+            "    # WebSocket and other upgraded connections.",
+            "    timeout tunnel %dms" % spec.timeouts.tunnel_ms,
+        ]
+    )
+
+
+def _cache_section(fe):
+    return [
+        "",
+        "cache halb_%s" % fe.name,
+        "    total-max-size %d" % fe.cache.size_mb,
+        "    max-object-size %d" % (fe.cache.max_object_kb * 1024),
+        "    max-age %d" % fe.cache.ttl_s,
+    ]
+
+
+def _frontend(fe):
+    lines = ["", "frontend %s" % fe.name, "    mode %s" % fe.mode]
+    lines.append("    option %s" % ("httplog" if fe.mode == "http" else "tcplog"))
+    lines.append(_bind(fe))
+    reject = "http-request deny" if fe.mode == "http" else "tcp-request connection reject"
+    if fe.acl.deny:
+        lines.append("    acl halb_denied src %s" % " ".join(fe.acl.deny))
+        lines.append("    %s if halb_denied" % reject)
+    if fe.acl.allow:
+        lines.append("    acl halb_allowed src %s" % " ".join(fe.acl.allow))
+        lines.append("    %s unless halb_allowed" % reject)
+    if fe.mode == "http":
+        lines += [
+            "    option forwardfor",
+            "    http-request set-header X-Forwarded-Proto %s" % ("https" if fe.tls else "http"),
+            "    http-request set-header X-Request-ID %[uuid()] unless { req.hdr(x-request-id) -m found }",
+        ]
+    if fe.rate_limit:
+        lines += [
+            "    # At most %d requests per second from one client address." % fe.rate_limit,
+            "    stick-table type ipv6 size 100k expire 10s store http_req_rate(1s)",
+            "    http-request track-sc0 src",
+            "    http-request deny deny_status 429 if { sc_http_req_rate(0) gt %d }" % fe.rate_limit,
+        ]
+    if fe.cache.enabled:
+        # Never serve or store a cached answer for an authenticated request.
+        lines += [
+            "    http-request set-var(txn.halb_auth) bool(true) if { req.hdr(authorization) -m found }",
+            "    http-request cache-use halb_%s unless { var(txn.halb_auth) -m bool }" % fe.name,
+            "    http-response cache-store halb_%s unless { var(txn.halb_auth) -m bool }" % fe.name,
+            "    http-response set-header X-Cache-Status HIT if { res.cache_hit }",
+            "    http-response set-header X-Cache-Status MISS unless { res.cache_hit }",
+        ]
+    for route in fe.routes:
+        lines.append("    use_backend %s if { path_beg %s }" % (route.pool, route.path_prefix))
+    lines.append("    default_backend %s" % fe.pool)
+    return lines
+
+
+def _backend(pool, mode):
+    lines = ["", "backend %s" % pool.name, "    mode %s" % mode]
+    if pool.strategy == "fastest_response":
+        lines.append("    # strategy fastest_response: weights follow measured response times (runtime API)")
+    lines.append("    balance %s" % BALANCE[pool.strategy])
+    hc = pool.health_check
+    check = ""
+    if hc.enabled:
+        if mode == "http":
+            lines += [
+                "    option httpchk",
+                "    http-check send meth GET uri %s ver HTTP/1.1 hdr Host halb-health-check" % hc.path,
+                "    http-check expect status %d" % hc.expected_status,
+            ]
+        lines.append("    timeout check %dms" % hc.timeout_ms)
+        lines.append("    default-server inter %dms fall %d rise %d" % (hc.interval_ms, hc.fall, hc.rise))
+        check = " check"
+    for server in pool.servers:
+        # A drained server keeps its sessions but gets no new ones (weight 0).
+        weight = 0 if server.drain else server.weight
+        line = "    server %s %s%s weight %d" % (server.name, endpoint(server.address, server.port), check, weight)
+        if server.backup:
+            line += " backup"
+        lines.append(line)
+    return lines
+
+
+def render(spec, **options):
+    opts = dict(DEFAULT_OPTIONS, **options)
+    modes = pool_modes(spec)
+    lines = ["# Rendered by halb.loadbalancer from the LB spec. Do not edit: changes are overwritten."]
+    lines += _global(spec, opts)
+    for fe in spec.frontends:
+        if fe.cache.enabled:
+            lines += _cache_section(fe)
+    for fe in spec.frontends:
+        lines += _frontend(fe)
+    for pool in spec.pools:
+        lines += _backend(pool, modes[pool.name])
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,237 @@
+# -*- coding: utf-8 -*-
+# Copyright: halb.loadbalancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Render a normalized LB spec (lb_spec.parse) as a complete nginx.conf.
+
+HTTP frontends and pools go in the http block, TCP ones in the stream
+block. nginx open source has no active health checks: servers are marked
+down passively (max_fails within fail_timeout), and a failed attempt on an
+idempotent request moves on to the next server (proxy_next_upstream).
+Output is deterministic, like the HAProxy renderer's.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import pool_modes
+
+DEFAULT_OPTIONS = {
+    "user": "www-data",
+    "pid": "/run/nginx.pid",
+    "error_log": "/var/log/nginx/error.log",
+    "access_log": "/var/log/nginx/access.log",
+    "cache_dir": "/var/cache/nginx",
+    "stream_module": "/usr/lib/nginx/modules/ngx_stream_module.so",
+}
+
+# least_conn for fastest_response: a burst never piles onto one server; the
+# response-time agent adjusts weights between validated, graceful reloads.
+METHOD = {"round_robin": None, "least_connections": "least_conn", "fastest_response": "least_conn"}
+
+
+def endpoint(address, port):
+    return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
+
+
+def _seconds(ms):
+    """nginx takes ms or s; keep whole seconds readable."""
+    return "%ds" % (ms // 1000) if ms % 1000 == 0 else "%dms" % ms
+
+
+def _listen(fe):
+    suffix = " ssl" if fe.tls else ""
+    if fe.mode == "http" and fe.tls:
+        suffix += " http2"
+    if fe.bind == "*":
+        return ["listen %d%s;" % (fe.port, suffix)]
+    if fe.bind == "::":
+        return ["listen [::]:%d%s ipv6only=off;" % (fe.port, suffix)]
+    return ["listen %s%s;" % (endpoint(fe.bind, fe.port), suffix)]
+
+
+def _tls(fe):
+    if not fe.tls:
+        return []
+    protocols = "TLSv1.2 TLSv1.3" if fe.tls.min_version == "1.2" else "TLSv1.3"
+    return [
+        "ssl_certificate %s;" % fe.tls.certificate,
+        "ssl_certificate_key %s;" % (fe.tls.key or fe.tls.certificate),
+        "ssl_protocols %s;" % protocols,
+    ]
+
+
+def _acl(fe):
+    # First match wins: denied networks, then allowed ones, then the rest.
+    lines = ["deny %s;" % cidr for cidr in fe.acl.deny]
+    lines += ["allow %s;" % cidr for cidr in fe.acl.allow]
+    if fe.acl.allow:
+        lines.append("deny all;")
+    return lines
+
+
+def _upstream(pool, http):
+    lines = ["upstream %s {" % pool.name]
+    if pool.strategy == "fastest_response":
+        lines.append("    # strategy fastest_response: weights follow measured response times")
+    if METHOD[pool.strategy]:
+        lines.append("    %s;" % METHOD[pool.strategy])
+    for server in pool.servers:
+        line = "    server %s weight=%d max_fails=%d fail_timeout=%s" % (
+            endpoint(server.address, server.port),
+            server.weight,
+            server.max_fails,
+            _seconds(server.fail_timeout_ms),  # whole seconds (the spec checks)
+        )
+        if server.backup:
+            line += " backup"
+        if server.drain:
+            line += " down"
+        lines.append(line + ";")
+    if http and pool.keepalive:
+        # Idle connections kept open to the servers; needs HTTP/1.1 and an
+        # empty Connection header on normal requests (see the map above).
+        lines.append("    keepalive %d;" % pool.keepalive)
+    lines.append("}")
+    return lines
+
+
+def _proxy_location(prefix, pool, fe, spec):
+    lines = [
+        "location %s {" % prefix,
+        "    proxy_pass http://%s;" % pool,
+        "    proxy_http_version 1.1;",
+        "    proxy_set_header Host $host;",
+        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "    proxy_set_header X-Forwarded-Proto $scheme;",
+        "    proxy_set_header X-Request-ID $halb_request_id;",
+    ]
+    if fe.websocket:
+        lines += [
+            "    proxy_set_header Upgrade $http_upgrade;",
+            "    proxy_set_header Connection $connection_upgrade;",
+        ]
+    else:
+        lines.append('    proxy_set_header Connection "";')
+    lines += [
+        "    proxy_connect_timeout %s;" % _seconds(spec.timeouts.connect_ms),
+        "    proxy_send_timeout %s;" % _seconds(spec.timeouts.server_ms),
+        "    proxy_read_timeout %s;"
+        % _seconds(max(spec.timeouts.server_ms, spec.timeouts.tunnel_ms if fe.websocket else 0)),
+        "    # Idempotent requests move on to the next server on errors and timeouts.",
+        "    proxy_next_upstream error timeout http_502 http_503 http_504;",
+        "    proxy_next_upstream_tries %d;" % (spec.retries + 1),
+    ]
+    if fe.cache.enabled:
+        lines += [
+            "    proxy_cache halb_%s;" % fe.name,
+            "    proxy_cache_key $scheme$host$request_uri;",
+            "    proxy_cache_methods GET HEAD;",
+            "    # Never serve or store a cached answer for an authenticated request.",
+            "    proxy_cache_bypass $http_authorization;",
+            "    proxy_no_cache $http_authorization;",
+            "    proxy_cache_valid 200 301 302 %ds;" % fe.cache.ttl_s,
+            "    add_header X-Cache-Status $upstream_cache_status always;",
+        ]
+    lines.append("}")
+    return lines
+
+
+def _http_server(fe, spec):
+    lines = ["server {"]
+    body = _listen(fe) + ["server_name _;"] + _tls(fe) + _acl(fe)
+    body += [
+        "client_header_timeout %s;" % _seconds(spec.timeouts.http_request_ms),
+        "client_body_timeout %s;" % _seconds(spec.timeouts.client_ms),
+        "send_timeout %s;" % _seconds(spec.timeouts.client_ms),
+    ]
+    if fe.rate_limit:
+        body += [
+            "# At most %d requests per second from one client address." % fe.rate_limit,
+            "limit_req zone=halb_rate_%s burst=%d nodelay;" % (fe.name, fe.rate_limit),
+            "limit_req_status 429;",
+        ]
+    for route in fe.routes:
+        body += _proxy_location(route.path_prefix, route.pool, fe, spec)
+    body += _proxy_location("/", fe.pool, fe, spec)
+    lines += ["    " + line for line in body]
+    lines.append("}")
+    return lines
+
+
+def _stream_server(fe, spec):
+    body = _listen(fe) + _tls(fe) + _acl(fe)
+    body += [
+        "proxy_pass %s;" % fe.pool,
+        "proxy_connect_timeout %s;" % _seconds(spec.timeouts.connect_ms),
+        "proxy_timeout %s;" % _seconds(max(spec.timeouts.client_ms, spec.timeouts.server_ms)),
+        "proxy_next_upstream on;",
+        "proxy_next_upstream_tries %d;" % (spec.retries + 1),
+    ]
+    return ["server {"] + ["    " + line for line in body] + ["}"]
+
+
+def _indent(lines):
+    return ["    " + line if line else "" for line in lines]
+
+
+def render(spec, **options):
+    opts = dict(DEFAULT_OPTIONS, **options)
+    modes = pool_modes(spec)
+    http_fes = [fe for fe in spec.frontends if fe.mode == "http"]
+    tcp_fes = [fe for fe in spec.frontends if fe.mode == "tcp"]
+    lines = ["# Rendered by halb.loadbalancer from the LB spec. Do not edit: changes are overwritten."]
+    if tcp_fes:
+        lines.append("load_module %s;" % opts["stream_module"])
+    lines += [
+        "user %s;" % opts["user"],
+        "worker_processes auto;",
+        "pid %s;" % opts["pid"],
+        "error_log %s;" % opts["error_log"],
+        "",
+        "events {",
+        "    worker_connections %d;" % spec.maxconn,
+        "}",
+    ]
+    if http_fes or any(mode == "http" for mode in modes.values()):
+        http = [
+            "access_log %s;" % opts["access_log"],
+            "server_tokens off;",
+            "keepalive_timeout %s;" % _seconds(spec.timeouts.client_ms),
+            "# Connection: upgrade only when the client asks for it, so normal",
+            "# requests keep using the upstream keepalive pool.",
+            "map $http_upgrade $connection_upgrade {",
+            "    default upgrade;",
+            "    '' '';",
+            "}",
+            "# Keep the client's request id, or make one.",
+            "map $http_x_request_id $halb_request_id {",
+            "    default $http_x_request_id;",
+            "    '' $request_id;",
+            "}",
+        ]
+        for fe in http_fes:
+            if fe.rate_limit:
+                http.append(
+                    "limit_req_zone $binary_remote_addr zone=halb_rate_%s:10m rate=%dr/s;" % (fe.name, fe.rate_limit)
+                )
+            if fe.cache.enabled:
+                http.append(
+                    "proxy_cache_path %s/halb_%s levels=1:2 keys_zone=halb_%s:10m max_size=%dm"
+                    " inactive=10m use_temp_path=off;" % (opts["cache_dir"], fe.name, fe.name, fe.cache.size_mb)
+                )
+        for pool in spec.pools:
+            if modes[pool.name] == "http":
+                http += [""] + _upstream(pool, http=True)
+        for fe in http_fes:
+            http += [""] + _http_server(fe, spec)
+        lines += ["", "http {"] + _indent(http) + ["}"]
+    if tcp_fes:
+        stream = []
+        for pool in spec.pools:
+            if modes[pool.name] == "tcp":
+                stream += _upstream(pool, http=False) + [""]
+        for fe in tcp_fes:
+            stream += _stream_server(fe, spec) + [""]
+        lines += ["", "stream {"] + _indent(stream[:-1]) + ["}"]
+    return "\n".join(lines) + "\n"

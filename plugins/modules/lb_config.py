@@ -1,0 +1,239 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: halb.loadbalancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: lb_config
+short_description: Render, validate and install a load balancer config from the LB spec
+version_added: 0.1.0
+author: halb.loadbalancer contributors
+description:
+  - Validates and normalizes an LB spec (frontends, pools, strategy, health checks, TLS, ACLs, cache, timeouts).
+  - Renders it with the engine's renderer (HAProxy or nginx) into a complete config file.
+  - Checks the new file with the engine itself (C(haproxy -c) or C(nginx -t)) before it replaces the current one;
+    a config that fails the check is never installed, and the error shows the engine's own message.
+  - Writes atomically, only when the content changes, keeping a backup of the previous file.
+  - It does not reload the engine; notify a handler on C(changed).
+options:
+  spec:
+    description:
+      - The LB spec, as plain data. Top-level keys C(frontends), C(pools), C(timeouts), C(retries),
+        C(redispatch), C(maxconn).
+      - "Every invalid field fails the task with its path and the fix,
+        for example C(pools[1].servers[2].port: 70000 is not a TCP port (1-65535))."
+    type: dict
+    required: true
+  engine:
+    description: Which engine the config is for.
+    type: str
+    required: true
+    choices: [haproxy, nginx]
+  dest:
+    description: Path of the config file. Defaults to C(/etc/haproxy/haproxy.cfg) or C(/etc/nginx/nginx.conf).
+    type: path
+  validate:
+    description: Check the new file with the engine binary before installing it.
+    type: bool
+    default: true
+  backup:
+    description: Keep a timestamped copy of the file being replaced.
+    type: bool
+    default: true
+  owner:
+    description: Owner of the file.
+    type: str
+    default: root
+  group:
+    description: Group of the file. Defaults to C(haproxy) for HAProxy and C(root) for nginx.
+    type: str
+  mode:
+    description: Permissions of the file.
+    type: raw
+    default: "0640"
+  render_options:
+    description:
+      - Paths the renderer writes into the file, for engines installed in other places.
+      - HAProxy keys C(runtime_socket), C(chroot), C(user), C(group), C(log).
+      - nginx keys C(user), C(pid), C(error_log), C(access_log), C(cache_dir), C(stream_module).
+    type: dict
+    default: {}
+notes:
+  - Supports check mode (the new config is still validated, in a temporary file) and diff mode.
+  - nginx open source has no active health checks; servers are marked down passively
+    (C(max_fails) within C(fail_timeout)). Use M(halb.loadbalancer.backend_verify) to probe them actively.
+seealso:
+  - module: halb.loadbalancer.backend_verify
+  - module: halb.loadbalancer.haproxy_server
+"""
+
+EXAMPLES = r"""
+- name: Install an HAProxy config for the shop
+  halb.loadbalancer.lb_config:
+    engine: haproxy
+    spec:
+      pools:
+        - name: shop
+          strategy: least_connections
+          health_check: {path: /health, interval: 2s}
+          servers:
+            - {name: web1, address: 192.0.2.11, port: 8080}
+            - {name: web2, address: 192.0.2.12, port: 8080, weight: 2}
+            - {name: spare, address: 192.0.2.13, port: 8080, backup: true}
+      frontends:
+        - name: www
+          port: 443
+          pool: shop
+          tls: {certificate: /etc/haproxy/certs/shop.pem}
+          acl: {deny: [203.0.113.0/24]}
+          cache: {size_mb: 64, ttl: 60s}
+  notify: Reload haproxy
+
+- name: The same spec, for nginx
+  halb.loadbalancer.lb_config:
+    engine: nginx
+    spec: "{{ shop_spec }}"
+  notify: Reload nginx
+"""
+
+RETURN = r"""
+dest:
+  description: Path of the config file.
+  returned: always
+  type: str
+  sample: /etc/haproxy/haproxy.cfg
+backup_file:
+  description: Copy of the previous file, when one was replaced.
+  returned: changed and backup is true and a previous file existed
+  type: str
+  sample: /etc/haproxy/haproxy.cfg.12345.2026-11-26@10:00:00~
+checksum:
+  description: SHA-1 of the rendered config.
+  returned: always
+  type: str
+strategies:
+  description: Strategy of each pool after normalization (aliases resolved).
+  returned: always
+  type: dict
+  sample: {shop: least_connections}
+"""
+
+import hashlib
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec, render_haproxy, render_nginx
+
+RENDERERS = {"haproxy": render_haproxy.render, "nginx": render_nginx.render}
+DEFAULT_DEST = {"haproxy": "/etc/haproxy/haproxy.cfg", "nginx": "/etc/nginx/nginx.conf"}
+DEFAULT_GROUP = {"haproxy": "haproxy", "nginx": "root"}
+
+
+def check_command(engine, path):
+    if engine == "haproxy":
+        return ["haproxy", "-c", "-f", path]
+    return ["nginx", "-t", "-q", "-c", path]
+
+
+def validate(module, engine, path, dest):
+    binary = module.get_bin_path(engine)
+    if not binary:
+        module.fail_json(
+            msg="%s is not installed on this host: cannot check the new config. Install it first." % engine
+        )
+    cmd = check_command(engine, path)
+    cmd[0] = binary
+    rc, out, err = module.run_command(cmd)
+    if rc != 0:
+        # Speak of the file the user knows, not of our temporary copy.
+        output = (out + err).replace(path, dest + " (new)")
+        module.fail_json(
+            msg="The rendered %s config failed `%s`; %s was not changed:\n%s"
+            % (engine, " ".join(check_command(engine, dest)), dest, output.strip()),
+            rc=rc,
+        )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            spec=dict(type="dict", required=True),
+            engine=dict(type="str", required=True, choices=["haproxy", "nginx"]),
+            dest=dict(type="path"),
+            validate=dict(type="bool", default=True),
+            backup=dict(type="bool", default=True),
+            owner=dict(type="str", default="root"),
+            group=dict(type="str"),
+            mode=dict(type="raw", default="0640"),
+            render_options=dict(type="dict", default={}),
+        ),
+        supports_check_mode=True,
+    )
+    engine = module.params["engine"]
+    dest = module.params["dest"] or DEFAULT_DEST[engine]
+
+    try:
+        spec = lb_spec.parse(module.params["spec"], engine)
+    except lb_spec.SpecError as exc:
+        module.fail_json(msg="Invalid LB spec: %s" % exc, field=exc.path)
+    try:
+        content = RENDERERS[engine](spec, **module.params["render_options"])
+    except TypeError as exc:
+        module.fail_json(msg="render_options: %s" % to_native(exc))
+
+    before = ""
+    if os.path.exists(dest):
+        with open(dest, "rb") as handle:
+            before = to_native(handle.read())
+    changed = before != content
+    result = dict(
+        changed=changed,
+        dest=dest,
+        checksum=hashlib.sha1(to_bytes(content)).hexdigest(),  # noqa: S324 (a checksum, as Ansible reports them)
+        strategies=dict((pool.name, pool.strategy) for pool in spec.pools),
+    )
+    if module._diff:
+        result["diff"] = dict(before=before, after=content, before_header=dest, after_header=dest + " (rendered)")
+
+    if changed:
+        directory = os.path.dirname(dest) or "."
+        if not os.path.isdir(directory):
+            module.fail_json(msg="dest: directory %s does not exist. Is %s installed?" % (directory, engine))
+        # The new file sits next to dest, so relative includes resolve as
+        # they will after the move, and the move is atomic.
+        fd, tmp = tempfile.mkstemp(prefix=".halb-", suffix=".new", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(to_bytes(content))
+            if module.params["validate"]:
+                validate(module, engine, tmp, dest)
+            if not module.check_mode:
+                if module.params["backup"] and before:
+                    result["backup_file"] = module.backup_local(dest)
+                module.atomic_move(tmp, dest)
+                tmp = None
+        finally:
+            if tmp and os.path.exists(tmp):
+                os.unlink(tmp)
+
+    if not module.check_mode and os.path.exists(dest):
+        file_args = module.load_file_common_arguments(
+            dict(
+                path=dest,
+                owner=module.params["owner"],
+                group=module.params["group"] or DEFAULT_GROUP[engine],
+                mode=module.params["mode"],
+            )
+        )
+        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

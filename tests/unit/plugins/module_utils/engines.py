@@ -1,0 +1,51 @@
+"""Run the real engine binaries against rendered configs in a temp dir."""
+
+import os
+import shutil
+import subprocess
+
+from ansible_collections.halb.loadbalancer.plugins.module_utils import render_haproxy, render_nginx
+
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def make_cert(directory):
+    """A self-signed certificate with its key in the same PEM (both engines read that)."""
+    pem = os.path.join(directory, "site.pem")
+    if not os.path.exists(pem):
+        key, crt = pem + ".tmpkey", pem + ".tmpcrt"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=halb.test",
+             "-keyout", key, "-out", crt],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        with open(pem, "w") as out:
+            for part in (crt, key):
+                with open(part) as handle:
+                    out.write(handle.read())
+    return pem
+
+
+def check(engine, spec, directory):
+    """Render and check; return (returncode, engine output, config text)."""
+    if engine == "haproxy":
+        text = render_haproxy.render(spec, runtime_socket=os.path.join(directory, "admin.sock"))
+        path = os.path.join(directory, "haproxy.cfg")
+        cmd = [HAPROXY, "-c", "-f", path]
+    else:
+        cache = os.path.join(directory, "cache")
+        os.makedirs(cache, exist_ok=True)
+        text = render_nginx.render(
+            spec,
+            pid=os.path.join(directory, "nginx.pid"),
+            error_log=os.path.join(directory, "error.log"),
+            access_log=os.path.join(directory, "access.log"),
+            cache_dir=cache,
+        )
+        path = os.path.join(directory, "nginx.conf")
+        cmd = [NGINX, "-t", "-q", "-c", path]
+    with open(path, "w") as handle:
+        handle.write(text)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    return proc.returncode, proc.stdout + proc.stderr, text

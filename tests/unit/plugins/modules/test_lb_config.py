@@ -1,0 +1,80 @@
+"""lb_config against the real engine binaries, writing into a temp dir."""
+
+import os
+
+import pytest
+from module_runner import run_module
+
+from ansible_collections.halb.loadbalancer.plugins.modules import lb_config
+
+SPEC = {
+    "pools": [{"name": "shop", "servers": [{"name": "be1", "address": "127.0.0.1", "port": 8080}]}],
+    "frontends": [{"name": "www", "port": 8088, "pool": "shop"}],
+}
+
+
+def args(tmp_path, engine, **extra):
+    owner = {"owner": None, "group": None} if os.geteuid() else {}
+    render = {"runtime_socket": str(tmp_path / "admin.sock")} if engine == "haproxy" else {
+        "pid": str(tmp_path / "nginx.pid"), "error_log": str(tmp_path / "error.log"),
+        "access_log": str(tmp_path / "access.log"), "cache_dir": str(tmp_path)}  # fmt: skip
+    base = {"engine": engine, "spec": SPEC, "dest": str(tmp_path / ("%s.conf" % engine)), "render_options": render}
+    base.update(owner)
+    base.update(extra)
+    return base
+
+
+@pytest.mark.parametrize("engine", ["haproxy", "nginx"])
+def test_install_then_idempotent(tmp_path, engine):
+    first = run_module(lb_config, args(tmp_path, engine))
+    assert first["changed"] is True, first
+    dest = tmp_path / ("%s.conf" % engine)
+    assert "shop" in dest.read_text()
+    second = run_module(lb_config, args(tmp_path, engine))
+    assert second["changed"] is False, second
+    assert second["checksum"] == first["checksum"]
+
+
+@pytest.mark.parametrize("engine", ["haproxy", "nginx"])
+def test_change_keeps_a_backup_and_reports_diff(tmp_path, engine):
+    run_module(lb_config, args(tmp_path, engine))
+    spec = dict(SPEC, pools=[{"name": "shop", "strategy": "least_connections", "servers": SPEC["pools"][0]["servers"]}])
+    result = run_module(lb_config, args(tmp_path, engine, spec=spec), diff=True)
+    assert result["changed"] is True
+    assert os.path.exists(result["backup_file"])
+    assert result["strategies"] == {"shop": "least_connections"}
+    assert "leastconn" in result["diff"]["after"] or "least_conn" in result["diff"]["after"]
+
+
+@pytest.mark.parametrize("engine", ["haproxy", "nginx"])
+def test_check_mode_validates_but_writes_nothing(tmp_path, engine):
+    result = run_module(lb_config, args(tmp_path, engine), check_mode=True)
+    assert result["changed"] is True
+    assert not (tmp_path / ("%s.conf" % engine)).exists()
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".halb-")] == []
+
+
+@pytest.mark.parametrize("engine", ["haproxy", "nginx"])
+def test_config_failing_engine_check_is_never_installed(tmp_path, engine):
+    run_module(lb_config, args(tmp_path, engine))
+    dest = tmp_path / ("%s.conf" % engine)
+    good = dest.read_text()
+    broken = dict(
+        SPEC,
+        frontends=[{"name": "www", "port": 8443, "pool": "shop", "tls": {"certificate": str(tmp_path / "nope.pem")}}],
+    )
+    result = run_module(lb_config, args(tmp_path, engine, spec=broken))
+    assert result["failed"] is True
+    assert "was not changed" in result["msg"] and "nope.pem" in result["msg"], result["msg"]
+    assert str(dest) + " (new)" in result["msg"]  # the engine's own message, with our file's name
+    assert dest.read_text() == good
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".halb-")] == []
+
+
+def test_invalid_spec_names_the_field(tmp_path):
+    spec = dict(SPEC, pools=[{"name": "shop", "servers": [{"address": "127.0.0.1", "port": 70000}]}])
+    result = run_module(lb_config, args(tmp_path, "haproxy", spec=spec))
+    assert result["failed"] is True
+    assert result["msg"] == "Invalid LB spec: pools[0].servers[0].port: 70000 is not a TCP port (1-65535)"
+    assert result["field"] == "pools[0].servers[0].port"
+    assert not (tmp_path / "haproxy.conf").exists()
