@@ -24,7 +24,7 @@ cd "$HALB_ROOT"
 # Only collection content: the lab tooling, scripts and Molecule harness are
 # not shipped (galaxy.yml build_ignore) and are linted by ruff instead.
 git ls-files -z --cached --others --exclude-standard |
-  grep -zvE '^(lab|scripts|extensions|tests/integration|\.ci)/' |
+  grep -zvE '^(lab|scripts|extensions|benchmarks|tests/integration|\.ci)/' |
   xargs -0 cp --parents -t "$tree"/
 cd "$tree"
 # ansible-test lists files with git; a repository of its own keeps it from

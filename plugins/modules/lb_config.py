@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: lb_config
 short_description: Render, validate and install a load balancer config from the LB spec
 version_added: 0.1.0
-author: halb.loadbalancer contributors
+author: halb.loadbalancer contributors (!UNKNOWN)
 description:
   - Validates and normalizes an LB spec (frontends, pools, strategy, health checks, TLS, ACLs, cache, timeouts).
   - Renders it with the engine's renderer (HAProxy or nginx) into a complete config file.

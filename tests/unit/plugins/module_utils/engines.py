@@ -47,5 +47,5 @@ def check(engine, spec, directory):
         cmd = [NGINX, "-t", "-q", "-c", path]
     with open(path, "w") as handle:
         handle.write(text)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     return proc.returncode, proc.stdout + proc.stderr, text

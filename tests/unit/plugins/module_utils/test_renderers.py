@@ -44,7 +44,7 @@ def test_golden_is_accepted_by_engine(case, engine, tmp_path):
     for fe in data["frontends"]:
         if fe.get("tls"):
             fe["tls"] = {"certificate": make_cert(str(tmp_path))}
-    rc, output, _ = check(engine, lb_spec.parse(data, engine), str(tmp_path))
+    rc, output, _config = check(engine, lb_spec.parse(data, engine), str(tmp_path))
     assert rc == 0, output
 
 
@@ -53,7 +53,7 @@ def test_engine_rejects_a_broken_config(tmp_path):
     data = load_case(CASES[0])
     data["frontends"][0]["tls"] = {"certificate": str(tmp_path / "missing.pem")}
     for engine in lb_spec.ENGINES:
-        rc, output, _ = check(engine, lb_spec.parse(data, engine), str(tmp_path))
+        rc, output, _config = check(engine, lb_spec.parse(data, engine), str(tmp_path))
         assert rc != 0 and "missing.pem" in output, output
 
 
