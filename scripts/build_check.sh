@@ -20,8 +20,11 @@ export ANSIBLE_COLLECTIONS_PATH="$out/installed"
 for role in haproxy keepalived demo_backend; do
   ansible-doc -t role "halb.loadbalancer.$role" >/dev/null
 done
-for filter in backend_pool_errors keepalived_vip_errors keepalived_vrrp_errors keepalived_priority_errors; do
+for module in lb_config backend_verify haproxy_server; do
+  ansible-doc "halb.loadbalancer.$module" >/dev/null
+done
+for filter in backend_pool_errors keepalived_vip_errors keepalived_vrrp_errors keepalived_priority_errors lb_spec_errors; do
   ansible-doc -t filter "halb.loadbalancer.$filter" >/dev/null
 done
 ansible-playbook -i inventories/example --syntax-check halb.loadbalancer.site >/dev/null
-log "installed collection: roles, filters and playbooks resolve"
+log "installed collection: roles, modules, filters and playbooks resolve and document"

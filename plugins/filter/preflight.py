@@ -22,8 +22,8 @@ def keepalived_priority_errors(nodes):
     return preflight.priority_errors(nodes)
 
 
-def backend_pool_errors(servers, var="haproxy_backend_servers"):
-    return preflight.backend_pool_errors(servers, var)
+def backend_pool_errors(servers, var="haproxy_backend_servers", weight_range=(0, 256), engine="HAProxy"):
+    return preflight.backend_pool_errors(servers, var, tuple(weight_range), engine)
 
 
 class FilterModule(object):

@@ -29,6 +29,9 @@ DEFAULT_OPTIONS = {
     "user": "haproxy",
     "group": "haproxy",
     "log": "/dev/log local0",
+    # address:port of a local health URL (/halb-health) that answers 200
+    # while HAProxy runs; keepalived polls it. None: no such frontend.
+    "health_listen": None,
 }
 
 
@@ -168,6 +171,15 @@ def render(spec, **options):
     for fe in spec.frontends:
         if fe.cache.enabled:
             lines += _cache_section(fe)
+    if opts["health_listen"]:
+        lines += [
+            "",
+            "frontend halb_health",
+            "    mode http",
+            "    bind %s" % opts["health_listen"],
+            "    # Answers 200 while HAProxy runs: what keepalived's track script asks.",
+            "    monitor-uri /halb-health",
+        ]
     for fe in spec.frontends:
         lines += _frontend(fe)
     for pool in spec.pools:

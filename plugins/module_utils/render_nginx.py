@@ -23,6 +23,9 @@ DEFAULT_OPTIONS = {
     "access_log": "/var/log/nginx/access.log",
     "cache_dir": "/var/cache/nginx",
     "stream_module": "/usr/lib/nginx/modules/ngx_stream_module.so",
+    # address:port of a local health URL (/halb-health) that answers 200
+    # while nginx runs; keepalived polls it. None: no such server.
+    "health_listen": None,
 }
 
 # least_conn for fastest_response: a burst never piles onto one server; the
@@ -193,7 +196,7 @@ def render(spec, **options):
         "    worker_connections %d;" % spec.maxconn,
         "}",
     ]
-    if http_fes or any(mode == "http" for mode in modes.values()):
+    if http_fes or opts["health_listen"] or any(mode == "http" for mode in modes.values()):
         http = [
             "access_log %s;" % opts["access_log"],
             "server_tokens off;",
@@ -223,6 +226,21 @@ def render(spec, **options):
         for pool in spec.pools:
             if modes[pool.name] == "http":
                 http += [""] + _upstream(pool, http=True)
+        if opts["health_listen"]:
+            http += [
+                "",
+                "# Answers 200 while nginx runs: what keepalived's track script asks.",
+                "server {",
+                "    listen %s;" % opts["health_listen"],
+                "    access_log off;",
+                "    location = /halb-health {",
+                '        return 200 "ok\\n";',
+                "    }",
+                "    location / {",
+                "        return 404;",
+                "    }",
+                "}",
+            ]
         for fe in http_fes:
             http += [""] + _http_server(fe, spec)
         lines += ["", "http {"] + _indent(http) + ["}"]

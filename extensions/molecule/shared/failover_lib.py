@@ -8,6 +8,8 @@ fast enough to watch a VIP move.
 
 from __future__ import annotations
 
+import collections
+import http.client
 import json
 import os
 import sys
@@ -42,6 +44,21 @@ class Scenario:
         if name not in self._hosts:
             self._hosts[name] = testinfra.get_host(f"docker://{name}")
         return self._hosts[name]
+
+    def spread(self, requests: int, path: str = "/products") -> collections.Counter:
+        """Send requests through the VIP one by one; count answers per backend."""
+        counts: collections.Counter = collections.Counter()
+        for _ in range(requests):
+            conn = http.client.HTTPConnection(self.vip, self.port, timeout=2)
+            try:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                resp.read()
+                assert resp.status == 200, f"GET {path} through the VIP: {resp.status}"
+                counts[resp.getheader("X-Backend")] += 1
+            finally:
+                conn.close()
+        return counts
 
     def holds_vip(self, name: str) -> bool:
         out = self.host(name).run("ip -o address show")

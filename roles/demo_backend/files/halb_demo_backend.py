@@ -6,13 +6,20 @@
 # changed at run time by rewriting the delay file: no restart, no dropped
 # connections, which is what the response-time benchmarks need.
 import argparse
+import base64
+import hashlib
 import json
 import os
 import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455
+# The catalogue may be cached by the load balancer; orders and payments are
+# personal and must never be.
+CACHE_CONTROL = {"/products": "public, max-age=30", "/orders": "no-store", "/payments": "no-store"}
 SERVICES = {
     "/products": [{"sku": "p-100", "name": "kettle", "price": 24.9}, {"sku": "p-200", "name": "teapot", "price": 31.5}],
     "/orders": [{"id": 1, "sku": "p-100", "qty": 2}],
@@ -59,6 +66,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Backend", self.hostname)
+        self.send_header("Cache-Control", CACHE_CONTROL.get(self.path.split("?", 1)[0], "no-store"))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -77,7 +85,33 @@ class Handler(BaseHTTPRequestHandler):
         return 404, {"error": "not found", "backend": self.hostname}
 
     def do_GET(self):
+        if self.path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+            self._websocket()
+            return
         self._send(*self._route())
+
+    def _websocket(self):
+        """A minimal RFC 6455 echo: answers each text frame with the backend's
+        name and the text, until the client closes."""
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest()).decode()  # noqa: S324
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.send_header("X-Backend", self.hostname)
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        while True:
+            frame = read_frame(self.rfile)
+            if frame is None or frame[0] == 0x8:  # gone, or a close frame
+                self.wfile.write(b"\x88\x00")
+                return
+            opcode, payload = frame
+            if opcode == 0x1:
+                self.wfile.write(encode_frame(("%s %s" % (self.hostname, payload.decode())).encode()))
+                self.wfile.flush()
 
     do_HEAD = do_GET
 
@@ -89,6 +123,33 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         pass  # one line per request would flood the journal under load tests
+
+
+def read_frame(stream):
+    """One client frame (masked, as RFC 6455 requires): (opcode, payload)."""
+    head = stream.read(2)
+    if len(head) < 2:
+        return None
+    opcode, length = head[0] & 0x0F, head[1] & 0x7F
+    if length == 126:
+        length = struct.unpack("!H", stream.read(2))[0]
+    elif length == 127:
+        length = struct.unpack("!Q", stream.read(8))[0]
+    mask = stream.read(4) if head[1] & 0x80 else b"\x00" * 4
+    data = stream.read(length)
+    return opcode, bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+def encode_frame(payload, opcode=0x1):
+    """One unmasked server frame."""
+    length = len(payload)
+    if length < 126:
+        head = struct.pack("!BB", 0x80 | opcode, length)
+    elif length < 65536:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, length)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, length)
+    return head + payload
 
 
 def main():

@@ -2,8 +2,6 @@
 through HAProxy's runtime API and see traffic leave it, then come back;
 probe the backends from the load balancer."""
 
-import collections
-import http.client
 import json
 import os
 
@@ -12,19 +10,6 @@ import testinfra
 
 def ansible_host(name):
     return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, os.environ["MOLECULE_INVENTORY_FILE"]))
-
-
-def spread(scenario, requests=30):
-    counts = collections.Counter()
-    for _ in range(requests):
-        conn = http.client.HTTPConnection(scenario.vip, scenario.port, timeout=2)
-        conn.request("GET", "/orders")
-        resp = conn.getresponse()
-        resp.read()
-        assert resp.status == 200
-        counts[resp.getheader("X-Backend")] += 1
-        conn.close()
-    return counts
 
 
 def run(name, module, args):
@@ -43,12 +28,12 @@ def test_drain_moves_traffic_off_a_backend_and_back(scenario):
     assert first["sessions"] == 0
     again = haproxy_server(master, backend="halb_pool", server="be1", state="drain")
     assert again["changed"] is False, again
-    counts = spread(scenario)
+    counts = scenario.spread(30, "/orders")
     assert counts[drained_backend] == 0, counts
     assert sum(counts.values()) == 30
     back = haproxy_server(master, backend="halb_pool", server="be1", state="ready")
     assert back["changed"] is True
-    assert spread(scenario)[drained_backend] > 0
+    assert scenario.spread(30, "/orders")[drained_backend] > 0
 
 
 def test_backend_verify_from_the_load_balancer(scenario):

@@ -27,10 +27,10 @@ def make_cert(directory):
     return pem
 
 
-def check(engine, spec, directory):
+def check(engine, spec, directory, **render_options):
     """Render and check; return (returncode, engine output, config text)."""
     if engine == "haproxy":
-        text = render_haproxy.render(spec, runtime_socket=os.path.join(directory, "admin.sock"))
+        text = render_haproxy.render(spec, runtime_socket=os.path.join(directory, "admin.sock"), **render_options)
         path = os.path.join(directory, "haproxy.cfg")
         cmd = [HAPROXY, "-c", "-f", path]
     else:
@@ -42,6 +42,7 @@ def check(engine, spec, directory):
             error_log=os.path.join(directory, "error.log"),
             access_log=os.path.join(directory, "access.log"),
             cache_dir=cache,
+            **render_options,
         )
         path = os.path.join(directory, "nginx.conf")
         cmd = [NGINX, "-t", "-q", "-c", path]

@@ -1,114 +1,25 @@
 """Backend probes against real servers on loopback: HTTP, TCP, failures, latency."""
 
 import errno
-import http.server
 import socket
-import threading
 import time
 
 import pytest
 
 from ansible_collections.halb.loadbalancer.plugins.module_utils import backend_probe as bp
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """Answers as its server's `behaviour` says and records each request."""
-
-    def _answer(self, with_body):
-        behaviour = self.server.behaviour
-        self.server.requests.append({"method": self.command, "path": self.path, "host": self.headers.get("Host")})
-        time.sleep(behaviour["delay"])
-        body = behaviour["body"]
-        self.send_response(behaviour["status"])
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if with_body:
-            self.wfile.write(body)
-
-    def do_GET(self):
-        self._answer(with_body=True)
-
-    def do_HEAD(self):
-        self._answer(with_body=False)
-
-    def log_message(self, format, *args):  # no access log in the pytest output
-        pass
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-
-def _serve_in_thread(server):
-    # A short poll keeps shutdown() at teardown from waiting 0.5 s per server.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    return server
+from ansible_collections.halb.loadbalancer.tests.unit.plugins.loopback import closed_port
 
 
 @pytest.fixture
-def http_backend():
+def http_backend(loopback):
     """Factory: start an HTTP server on loopback, return (server, port)."""
-    servers = []
-
-    def start(status=200, delay=0.0, body=b"ok", host="127.0.0.1"):
-        server_class = _Server
-        if ":" in host:
-            server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
-        server = server_class((host, 0), _Handler)
-        server.behaviour = {"status": status, "delay": delay, "body": body}
-        server.requests = []
-        servers.append(_serve_in_thread(server))
-        return server, server.server_address[1]
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    return loopback.http
 
 
 @pytest.fixture
-def raw_listener():
+def raw_listener(loopback):
     """Factory: a TCP listener on 127.0.0.1 whose connections get `reply` (None: silence until closed)."""
-    sockets, held = [], []
-
-    def start(reply):
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        sockets.append(listener)
-
-        def loop():
-            while True:
-                try:
-                    conn = listener.accept()[0]
-                except OSError:
-                    return
-                held.append(conn)
-                if reply is not None:
-                    conn.settimeout(1.0)
-                    try:
-                        conn.recv(4096)
-                        conn.sendall(reply)
-                    except OSError:
-                        pass
-                    conn.close()
-
-        threading.Thread(target=loop, daemon=True).start()
-        return listener.getsockname()[1]
-
-    yield start
-    for sock in sockets + held:
-        sock.close()
-
-
-def closed_port():
-    """A port that was just free on 127.0.0.1: connecting to it is refused."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
+    return loopback.raw
 
 
 def ipv6_loopback_available():

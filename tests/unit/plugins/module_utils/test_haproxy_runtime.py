@@ -442,7 +442,7 @@ def test_socket_without_permission(tmp_path):
                 ok = _expect_permission_denied(path)
             finally:
                 os._exit(0 if ok else 1)
-        _, status = os.waitpid(pid, 0)
+        status = os.waitpid(pid, 0)[1]
         assert os.waitstatus_to_exitcode(status) == 0
     finally:
         sock.close()

@@ -160,3 +160,16 @@ def test_any_valid_spec_renders_a_config_the_engine_accepts(engine, data):
     with tempfile.TemporaryDirectory(prefix="halb-render-") as directory:
         rc, output, text = check(engine, spec, directory)
     assert rc == 0, "%s\n--- config ---\n%s" % (output, text)
+
+
+@pytest.mark.parametrize("engine", lb_spec.ENGINES)
+def test_health_listen_renders_a_local_health_url(engine, tmp_path):
+    """Even a TCP-only spec gets the HTTP health URL keepalived polls."""
+    data = load_case("tcp-and-http")
+    data["frontends"] = [fe for fe in data["frontends"] if fe.get("mode") == "tcp"]
+    spec = lb_spec.parse(data, engine)
+    rc, output, text = check(engine, spec, str(tmp_path), health_listen="127.0.0.1:8901")
+    assert rc == 0, output
+    assert "127.0.0.1:8901" in text and "/halb-health" in text
+    rc, output, text = check(engine, spec, str(tmp_path))
+    assert "/halb-health" not in text

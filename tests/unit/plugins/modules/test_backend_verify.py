@@ -1,37 +1,12 @@
 """The backend_verify module run through main() against real backends on loopback."""
 
-import contextlib
-import http.server
-import io
-import json
-import socket
-import threading
 import time
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as ansible_warnings
+from module_runner import run_main
 
 from ansible_collections.halb.loadbalancer.plugins.modules import backend_verify
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # the name BaseHTTPRequestHandler dispatches to
-        behaviour = self.server.behaviour
-        self.server.requests += 1
-        time.sleep(behaviour["delay"])
-        self.send_response(behaviour["status"])
-        self.send_header("Content-Length", str(len(behaviour["body"])))
-        self.end_headers()
-        self.wfile.write(behaviour["body"])
-
-    def log_message(self, format, *args):  # no access log in the pytest output
-        pass
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
+from ansible_collections.halb.loadbalancer.tests.unit.plugins.loopback import closed_port
 
 # kind -> how the backend behaves; None: not an HTTP server.
 KINDS = {
@@ -46,77 +21,33 @@ KINDS = {
 
 
 @pytest.fixture
-def backends():
+def backends(loopback):
     """Factory: backends(("web1", "ok"), ...) -> (servers option, {name: HTTP server or None})."""
-    started, sockets = [], []
-
-    def raw(reply):
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        sockets.append(listener)
-
-        def loop():
-            while True:
-                try:
-                    conn = listener.accept()[0]
-                except OSError:
-                    return
-                sockets.append(conn)
-                if reply:
-                    conn.settimeout(1.0)
-                    with contextlib.suppress(OSError):
-                        conn.recv(4096)
-                        conn.sendall(reply)
-                    conn.close()
-
-        threading.Thread(target=loop, daemon=True).start()
-        return listener.getsockname()[1]
 
     def start(*specs):
         servers, http_servers = [], {}
         for name, kind in specs:
             http_servers[name] = None
             if KINDS[kind] is not None:
-                server = _Server(("127.0.0.1", 0), _Handler)
-                server.behaviour, server.requests = KINDS[kind], 0
-                threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-                started.append(server)
-                http_servers[name], port = server, server.server_address[1]
+                http_servers[name], port = loopback.http(**KINDS[kind])
             elif kind == "refused":
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sock.bind(("127.0.0.1", 0))
-                port = sock.getsockname()[1]
-                sock.close()
+                port = closed_port()
             else:
-                port = raw(b"220 mail.example.com ESMTP ready\r\n" if kind == "garbage" else None)
+                port = loopback.raw(b"220 mail.example.com ESMTP ready\r\n" if kind == "garbage" else None)
             servers.append({"name": name, "address": "127.0.0.1", "port": port})
         return servers, http_servers
 
-    yield start
-    for server in started:
-        server.shutdown()
-        server.server_close()
-    for sock in sockets:
-        sock.close()
+    return start
 
 
 @pytest.fixture
-def run(monkeypatch):
+def run():
     """run(args) -> (exit code, result dict) of backend_verify.main()."""
 
     def call(args):
-        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8"))
-        # Warnings are collected in module-level lists: start empty, and leave
-        # the lists of other tests as they were.
-        monkeypatch.setattr(ansible_warnings, "_global_warnings", [])
-        monkeypatch.setattr(ansible_warnings, "_global_deprecations", [])
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exit_info:
-            backend_verify.main()
-        result = json.loads(out.getvalue())
-        assert bool(result.get("failed")) is (exit_info.value.code == 1)
-        return exit_info.value.code, result
+        code, result = run_main(backend_verify, args)
+        assert bool(result.get("failed")) is (code == 1)
+        return code, result
 
     return call
 
@@ -262,7 +193,7 @@ def test_haproxy_pool_list_as_it_is_in_check_mode(backends, run):
     assert [entry["name"] for entry in result["servers"]] == ["be1", f"127.0.0.1:{servers[1]['port']}"]
     assert all("weight" not in entry and "backup" not in entry for entry in result["servers"])
     # Check mode changes nothing here, so the probes are sent all the same.
-    assert [server.requests for server in http_servers.values()] == [2, 2]
+    assert [len(server.requests) for server in http_servers.values()] == [2, 2]
 
 
 def test_latency_of_a_slow_backend(backends, run):
@@ -322,7 +253,7 @@ def test_bad_input_fails_before_any_probe(backends, run, args, message):
     assert code == 1
     assert message in result["msg"]
     assert "servers" not in result or result["servers"] == []
-    assert http_servers["web1"].requests == 0
+    assert len(http_servers["web1"].requests) == 0
 
 
 def test_all_bad_options_are_reported_at_once(backends, run):
@@ -331,4 +262,4 @@ def test_all_bad_options_are_reported_at_once(backends, run):
     assert code == 1
     assert result["msg"].startswith("probes: 0 is less than 1.")
     assert "min_healthy: 5 is more than the 1 servers listed." in result["msg"]
-    assert http_servers["web1"].requests == 0
+    assert len(http_servers["web1"].requests) == 0

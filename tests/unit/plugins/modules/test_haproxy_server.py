@@ -1,10 +1,7 @@
 """Tests of the haproxy_server module, run through main() against a fake HAProxy socket."""
 
-import json
-
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
+from module_runner import run_module
 
 from ansible_collections.halb.loadbalancer.plugins.modules import haproxy_server
 from ansible_collections.halb.loadbalancer.tests.unit.plugins.module_utils.test_haproxy_runtime import (
@@ -28,21 +25,12 @@ def haproxy(tmp_path):
     fake.close()
 
 
-def run_module(monkeypatch, capsys, args):
-    """Run main() as Ansible would, with args as module options; return its JSON result."""
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
-    with pytest.raises(SystemExit):
-        haproxy_server.main()
-    return json.loads(capsys.readouterr().out)
-
-
 @pytest.fixture
-def run(haproxy, capsys, monkeypatch):
+def run(haproxy):
     """run(check_mode=..., diff=..., **options) against the fake, socket option preset."""
 
     def run_on_fake(check_mode=False, diff=False, **options):
-        args = dict({"socket": haproxy.path}, _ansible_check_mode=check_mode, _ansible_diff=diff, **options)
-        return run_module(monkeypatch, capsys, args)
+        return run_module(haproxy_server, dict({"socket": haproxy.path}, **options), check_mode=check_mode, diff=diff)
 
     return run_on_fake
 
@@ -308,12 +296,10 @@ def test_errors(run, haproxy, options, message):
     assert (haproxy.server("web", "web1").admin, haproxy.server("web", "web1").uweight) == (0, 100)
 
 
-def test_permission_denied_on_a_read_only_socket(tmp_path, capsys, monkeypatch):
+def test_permission_denied_on_a_read_only_socket(tmp_path):
     fake = FakeHAProxy(tmp_path / "ro.sock", {"web": [FakeServer("web1")]}, level="operator")
     try:
-        result = run_module(
-            monkeypatch, capsys, {"socket": fake.path, "backend": "web", "server": "web1", "state": "drain"}
-        )
+        result = run_module(haproxy_server, {"socket": fake.path, "backend": "web", "server": "web1", "state": "drain"})
     finally:
         fake.close()
     assert result["failed"] is True
