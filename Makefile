@@ -20,7 +20,7 @@ lab-down:
 	bash scripts/lab.sh down
 
 molecule:
-	bash scripts/molecule.sh haproxy
+	bash scripts/molecule.sh haproxy nginx
 
 sanity:
 	bash scripts/sanity.sh

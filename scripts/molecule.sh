@@ -4,7 +4,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 activate_venv
 cd "$HALB_ROOT/extensions"
-for scenario in "${@:-haproxy}"; do
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(haproxy nginx)
+for scenario in "${scenarios[@]}"; do
   log "molecule test -s $scenario"
   molecule test -s "$scenario"
 done

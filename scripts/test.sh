@@ -27,7 +27,7 @@ bash "$HALB_ROOT/scripts/build_check.sh"
 log "pytest: unit and pre-flight tests"
 python -m pytest -q tests/unit tests/integration
 
-log "molecule: haproxy failover scenario"
-bash "$HALB_ROOT/scripts/molecule.sh" haproxy
+log "molecule: failover scenarios, one engine after the other"
+bash "$HALB_ROOT/scripts/molecule.sh" haproxy nginx
 
 log "all tests and gates passed"

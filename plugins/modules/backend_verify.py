@@ -52,6 +52,17 @@ options:
           - Ignored; accepted so a pool list can be passed as it is.
           - Backup servers are probed like the others.
         type: bool
+      drain:
+        description:
+          - Ignored; accepted so a pool list can be passed as it is.
+          - Drained servers are probed like the others.
+        type: bool
+      max_fails:
+        description: Ignored; accepted so a pool list can be passed as it is.
+        type: int
+      fail_timeout:
+        description: Ignored; accepted so a pool list can be passed as it is.
+        type: str
   mode:
     description:
       - V(http) sends an HTTP/1.1 request (plain HTTP, no TLS) and checks the status and, with O(body_contains), the
@@ -341,6 +352,9 @@ def main():
                     name=dict(type="str"),
                     weight=dict(type="int"),
                     backup=dict(type="bool"),
+                    drain=dict(type="bool"),
+                    max_fails=dict(type="int"),
+                    fail_timeout=dict(type="str"),
                 ),
             ),
             mode=dict(type="str", choices=["http", "tcp"], default="http"),

@@ -35,8 +35,9 @@ class Scenario:
         self.lbs = sorted(self.runner.get_hosts("lb"))
         self.backends = sorted(self.runner.get_hosts("backends"))
         lb_vars = self.runner.get_variables(self.lbs[0])
+        self.engine = lb_vars.get("lb_engine", "haproxy")
         self.vip = lb_vars["keepalived_vip"]
-        self.port = int(lb_vars.get("haproxy_frontend_port", 80))
+        self.port = 80
         self._hosts = {}
         self.results: dict[str, dict] = {}
 
@@ -45,7 +46,7 @@ class Scenario:
             self._hosts[name] = testinfra.get_host(f"docker://{name}")
         return self._hosts[name]
 
-    def spread(self, requests: int, path: str = "/products") -> collections.Counter:
+    def spread(self, requests: int, path: str = "/orders") -> collections.Counter:
         """Send requests through the VIP one by one; count answers per backend."""
         counts: collections.Counter = collections.Counter()
         for _ in range(requests):
@@ -84,7 +85,8 @@ class Scenario:
 
     def measure(self, name: str, action, until, timeout: float = 20.0) -> Poller:
         """Poll the VIP every 20 ms around action(); stop when until(t0) holds."""
-        poller = Poller(self.vip, self.port, path="/products", max_seconds=timeout + 5).start()
+        # /orders is never cached, so every answer comes through to a backend.
+        poller = Poller(self.vip, self.port, path="/orders", max_seconds=timeout + 5).start()
         time.sleep(1.0)
         t0 = time.monotonic()
         action()

@@ -67,6 +67,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Backend", self.hostname)
         self.send_header("Cache-Control", CACHE_CONTROL.get(self.path.split("?", 1)[0], "no-store"))
+        # Echoed so tests can see what the load balancer forwarded.
+        for header in ("X-Request-ID", "X-Forwarded-For", "X-Forwarded-Proto"):
+            if self.headers.get(header):
+                self.send_header("X-Seen-" + header[2:], self.headers[header])
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)

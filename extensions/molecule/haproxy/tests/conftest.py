@@ -12,4 +12,4 @@ from failover_lib import Scenario
 def scenario():
     sc = Scenario()
     yield sc
-    sc.write_results("haproxy")
+    sc.write_results(os.path.basename(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))

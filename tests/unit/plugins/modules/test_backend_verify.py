@@ -184,7 +184,7 @@ def test_haproxy_pool_list_as_it_is_in_check_mode(backends, run):
     servers, http_servers = backends(("be1", "ok"), ("be2", "ok"))
     # The haproxy role's items carry weight and backup; one has no name.
     pool = [
-        dict(servers[0], weight=2, backup=False),
+        dict(servers[0], weight=2, backup=False, drain=False, max_fails=1, fail_timeout="2s"),
         {"address": "127.0.0.1", "port": servers[1]["port"], "weight": 1, "backup": True},
     ]
     code, result = run({"servers": pool, "probes": 2, "_ansible_check_mode": True})

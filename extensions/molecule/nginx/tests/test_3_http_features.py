@@ -1,0 +1,72 @@
+"""What the nginx spec turns on, seen by a client through the VIP: a cached
+catalogue, uncached personal pages, WebSocket upgrades, request ids."""
+
+import base64
+import http.client
+import os
+import socket
+import struct
+
+
+def get(scenario, path, headers=None):
+    conn = http.client.HTTPConnection(scenario.vip, scenario.port, timeout=3)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        resp.read()
+        return resp
+    finally:
+        conn.close()
+
+
+def test_catalogue_is_served_from_cache(scenario):
+    get(scenario, "/products?cache-test")
+    second = get(scenario, "/products?cache-test")
+    assert second.status == 200
+    assert second.getheader("X-Cache-Status") == "HIT", second.getheaders()
+
+
+def test_personal_pages_and_authenticated_requests_bypass_the_cache(scenario):
+    statuses = [get(scenario, "/orders").getheader("X-Cache-Status") for _ in range(3)]
+    assert "HIT" not in statuses, statuses
+    get(scenario, "/products?auth-test")
+    authed = get(scenario, "/products?auth-test", {"Authorization": "Bearer t0ken"})
+    assert authed.getheader("X-Cache-Status") == "BYPASS", authed.getheaders()
+
+
+def test_websocket_upgrade_passes_through(scenario):
+    sock = socket.create_connection((scenario.vip, scenario.port), timeout=3)
+    try:
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall(
+            (
+                "GET /ws HTTP/1.1\r\nHost: shop\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            assert chunk, head
+            head += chunk
+        assert head.startswith(b"HTTP/1.1 101"), head
+        message, mask = b"hello through the VIP", os.urandom(4)
+        sock.sendall(
+            struct.pack("!BB", 0x81, 0x80 | len(message)) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(message))
+        )
+        frame = head.split(b"\r\n\r\n", 1)[1] or sock.recv(4096)
+        assert frame[0] == 0x81, frame
+        text = frame[2 : 2 + frame[1]].decode()
+        backend, echoed = text.split(" ", 1)
+        assert backend in scenario.backends and echoed == "hello through the VIP", text
+    finally:
+        sock.close()
+
+
+def test_forwarding_headers(scenario):
+    kept = get(scenario, "/health", {"X-Request-ID": "abc-123"})
+    assert kept.getheader("X-Seen-Request-ID") == "abc-123"
+    made = get(scenario, "/health").getheader("X-Seen-Request-ID")
+    assert made and len(made) == 32 and int(made, 16) >= 0, made
+    assert get(scenario, "/health").getheader("X-Seen-Forwarded-Proto") == "http"
+    assert get(scenario, "/health").getheader("X-Seen-Forwarded-For")
