@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: halb.loadbalancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The weight computation behind the fastest_response strategy.
+
+    measured response times --EWMA--> smoothed latency per server
+        --(fastest / own)^exponent--> share of the configured weight
+        --clip to [floor, max]--> weight the engine uses (with least conns)
+
+Response times are smoothed with an exponentially weighted moving average
+whose half-life is in seconds, so the weights follow a slow server within a
+few half-lives and forget a spike just as fast. A slow server keeps a floor
+weight: it still gets a trickle of requests, which is how its recovery is
+measured. A server with no fresh samples keeps its last smoothed value, and
+a server never measured yet gets its full weight, so it is tried. The
+engine keeps least-connections balancing underneath, so a burst never
+piles onto the one "fastest" server.
+
+Standard library only; it runs in the agent on the load balancer host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class Ewma(object):
+    """Time-based EWMA: a sample's weight depends on the time since the last."""
+
+    def __init__(self, half_life_s):
+        if half_life_s <= 0:
+            raise ValueError("half_life_s must be positive")
+        self.half_life_s = float(half_life_s)
+        self.value = None
+        self.updated = None
+
+    def update(self, sample, now):
+        if self.value is None:
+            self.value, self.updated = float(sample), now
+            return self.value
+        elapsed = max(0.0, now - self.updated)
+        alpha = 1.0 - 0.5 ** (elapsed / self.half_life_s)
+        self.value += alpha * (float(sample) - self.value)
+        self.updated = now
+        return self.value
+
+
+def target_weights(latency_ms, base_weights, floor=1, max_weight=256, exponent=2.0):
+    """Weights from smoothed latencies.
+
+    latency_ms: {server: smoothed ms or None (never measured)}
+    base_weights: {server: configured weight}; the fastest server gets it.
+    Returns {server: int weight}, every one at least `floor` (>= 1), so the
+    pool never ends up with all weights at zero.
+    """
+    floor = max(1, int(floor))
+    measured = [ms for ms in latency_ms.values() if ms is not None]
+    # Below 1 ms the differences are noise: compare from 1 ms up.
+    fastest = max(1.0, min(measured)) if measured else None
+    weights = {}
+    for server, base in base_weights.items():
+        ms = latency_ms.get(server)
+        share = 1.0 if ms is None or fastest is None else (fastest / max(1.0, ms)) ** exponent
+        weights[server] = int(min(max_weight, max(floor, round(base * share))))
+    return weights
+
+
+class Balancer(object):
+    """Keeps one EWMA per server and turns samples into weights."""
+
+    def __init__(self, base_weights, half_life_s=2.0, floor=1, max_weight=256, exponent=2.0):
+        self.base_weights = dict(base_weights)
+        self.floor, self.max_weight, self.exponent = floor, max_weight, exponent
+        self.ewma = dict((server, Ewma(half_life_s)) for server in base_weights)
+
+    def observe(self, server, sample_ms, now):
+        if server in self.ewma and sample_ms is not None and sample_ms >= 0:
+            self.ewma[server].update(sample_ms, now)
+
+    def latencies(self):
+        return dict((server, e.value) for server, e in self.ewma.items())
+
+    def weights(self):
+        return target_weights(self.latencies(), self.base_weights, self.floor, self.max_weight, self.exponent)
+
+
+def changes(old, new):
+    """The servers whose weight differs, for logging and for the engine."""
+    return dict((server, weight) for server, weight in new.items() if old.get(server) != weight)
