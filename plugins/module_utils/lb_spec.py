@@ -455,6 +455,15 @@ def parse(data, engine):
     frontends = tuple(_frontend(f, "frontends[%d]" % i, engine, pool_names) for i, f in enumerate(frontends_raw))
     _check_frontends(frontends)
     _check_pool_modes(frontends)
+    for fe in frontends:
+        for pool_name in (fe.pool,) + tuple(r.pool for r in fe.routes):
+            if fe.mode == "tcp" and pools[pool_names[pool_name]].strategy == "fastest_response":
+                raise SpecError(
+                    "pools[%d].strategy" % pool_names[pool_name],
+                    "fastest_response measures HTTP response times, but pool %r serves the TCP frontend %s"
+                    % (pool_name, fe.name),
+                    "Use least_connections for TCP pools",
+                )
     spec = Spec(
         engine=engine,
         frontends=frontends,

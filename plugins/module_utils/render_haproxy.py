@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import pool_modes
+from ansible_collections.halb.loadbalancer.plugins.module_utils.response_weights import base_weights
 
 BALANCE = {
     "round_robin": "roundrobin",
@@ -32,6 +33,9 @@ DEFAULT_OPTIONS = {
     # address:port of a local health URL (/halb-health) that answers 200
     # while HAProxy runs; keepalived polls it. None: no such frontend.
     "health_listen": None,
+    # host:port (UDP) of the response-time agent: frontends that serve a
+    # fastest_response pool also send it their request logs. None: no agent.
+    "agent_log": None,
 }
 
 
@@ -97,8 +101,14 @@ def _cache_section(fe):
     ]
 
 
-def _frontend(fe):
+def _frontend(fe, agent_log=None):
     lines = ["", "frontend %s" % fe.name, "    mode %s" % fe.mode]
+    if agent_log:
+        lines += [
+            "    log global",
+            "    # Request logs (server and response time) for the fastest_response agent.",
+            "    log %s format raw local0 info" % agent_log,
+        ]
     lines.append("    option %s" % ("httplog" if fe.mode == "http" else "tcplog"))
     lines.append(_bind(fe))
     reject = "http-request deny" if fe.mode == "http" else "tcp-request connection reject"
@@ -143,6 +153,10 @@ def _backend(pool, mode):
     lines.append("    balance %s" % BALANCE[pool.strategy])
     hc = pool.health_check
     check = ""
+    weights = dict((s.name, s.weight) for s in pool.servers)
+    if pool.strategy == "fastest_response":
+        # Scaled up so the agent can lower a slow server's weight smoothly.
+        weights = base_weights(weights, "haproxy")
     if hc.enabled:
         if mode == "http":
             lines += [
@@ -155,7 +169,7 @@ def _backend(pool, mode):
         check = " check"
     for server in pool.servers:
         # A drained server keeps its sessions but gets no new ones (weight 0).
-        weight = 0 if server.drain else server.weight
+        weight = 0 if server.drain else weights[server.name]
         line = "    server %s %s%s weight %d" % (server.name, endpoint(server.address, server.port), check, weight)
         if server.backup:
             line += " backup"
@@ -180,8 +194,10 @@ def render(spec, **options):
             "    # Answers 200 while HAProxy runs: what keepalived's track script asks.",
             "    monitor-uri /halb-health",
         ]
+    fastest = set(pool.name for pool in spec.pools if pool.strategy == "fastest_response")
     for fe in spec.frontends:
-        lines += _frontend(fe)
+        serves_fastest = fastest.intersection((fe.pool,) + tuple(r.pool for r in fe.routes))
+        lines += _frontend(fe, opts["agent_log"] if serves_fastest else None)
     for pool in spec.pools:
         lines += _backend(pool, modes[pool.name])
     return "\n".join(lines) + "\n"

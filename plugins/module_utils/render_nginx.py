@@ -14,7 +14,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import pool_modes
+from ansible_collections.halb.loadbalancer.plugins.module_utils.response_weights import (
+    base_weights,
+    nginx_server_lines,
+)
 
 DEFAULT_OPTIONS = {
     "user": "www-data",
@@ -26,6 +32,12 @@ DEFAULT_OPTIONS = {
     # address:port of a local health URL (/halb-health) that answers 200
     # while nginx runs; keepalived polls it. None: no such server.
     "health_listen": None,
+    # fastest_response pools take their server lines (and weights) from
+    # <weights_dir>/<pool>.conf, which the response-time agent rewrites.
+    "weights_dir": "/etc/nginx/halb/weights",
+    # host:port (UDP) of the response-time agent: locations that proxy to a
+    # fastest_response pool also send it each request's upstream timing.
+    "agent_log": None,
 }
 
 # least_conn for fastest_response: a burst never piles onto one server; the
@@ -73,13 +85,43 @@ def _acl(fe):
     return lines
 
 
-def _upstream(pool, http):
+def _agent_servers(pool):
+    return [
+        {
+            "name": s.name,
+            "address": s.address,
+            "port": s.port,
+            "max_fails": s.max_fails,
+            "fail_timeout_s": s.fail_timeout_ms // 1000,
+            "backup": s.backup,
+            "drain": s.drain,
+        }
+        for s in pool.servers
+    ]
+
+
+def weights_files(spec, weights_dir=DEFAULT_OPTIONS["weights_dir"]):
+    """{path: content} of the server files of fastest_response pools, with
+    their starting weights (the agent adjusts them later)."""
+    files = {}
+    for pool in spec.pools:
+        if pool.strategy == "fastest_response":
+            weights = base_weights(dict((s.name, s.weight) for s in pool.servers), "nginx")
+            files[os.path.join(weights_dir, pool.name + ".conf")] = nginx_server_lines(_agent_servers(pool), weights)
+    return files
+
+
+def _upstream(pool, http, weights_dir):
     lines = ["upstream %s {" % pool.name]
-    if pool.strategy == "fastest_response":
-        lines.append("    # strategy fastest_response: weights follow measured response times")
     if METHOD[pool.strategy]:
         lines.append("    %s;" % METHOD[pool.strategy])
-    for server in pool.servers:
+    if pool.strategy == "fastest_response":
+        lines += [
+            "    # strategy fastest_response: the servers and their weights live in this",
+            "    # file; the response-time agent rewrites it (nginx -t, graceful reload).",
+            "    include %s;" % os.path.join(weights_dir, pool.name + ".conf"),
+        ]
+    for server in pool.servers if pool.strategy != "fastest_response" else ():
         line = "    server %s weight=%d max_fails=%d fail_timeout=%s" % (
             endpoint(server.address, server.port),
             server.weight,
@@ -99,7 +141,7 @@ def _upstream(pool, http):
     return lines
 
 
-def _proxy_location(prefix, pool, fe, spec):
+def _proxy_location(prefix, pool, fe, spec, opts, fastest):
     lines = [
         "location %s {" % prefix,
         "    proxy_pass http://%s;" % pool,
@@ -125,6 +167,12 @@ def _proxy_location(prefix, pool, fe, spec):
         "    proxy_next_upstream error timeout http_502 http_503 http_504;",
         "    proxy_next_upstream_tries %d;" % (spec.retries + 1),
     ]
+    if opts["agent_log"] and pool in fastest:
+        lines += [
+            "    # Each request's upstream timing, for the fastest_response agent.",
+            "    access_log %s;" % opts["access_log"],
+            "    access_log syslog:server=%s,tag=halb,nohostname halb_upstream;" % opts["agent_log"],
+        ]
     if fe.cache.enabled:
         lines += [
             "    proxy_cache halb_%s;" % fe.name,
@@ -140,7 +188,7 @@ def _proxy_location(prefix, pool, fe, spec):
     return lines
 
 
-def _http_server(fe, spec):
+def _http_server(fe, spec, opts, fastest):
     lines = ["server {"]
     body = _listen(fe) + ["server_name _;"] + _tls(fe) + _acl(fe)
     body += [
@@ -155,8 +203,8 @@ def _http_server(fe, spec):
             "limit_req_status 429;",
         ]
     for route in fe.routes:
-        body += _proxy_location(route.path_prefix, route.pool, fe, spec)
-    body += _proxy_location("/", fe.pool, fe, spec)
+        body += _proxy_location(route.path_prefix, route.pool, fe, spec, opts, fastest)
+    body += _proxy_location("/", fe.pool, fe, spec, opts, fastest)
     lines += ["    " + line for line in body]
     lines.append("}")
     return lines
@@ -181,6 +229,7 @@ def _indent(lines):
 def render(spec, **options):
     opts = dict(DEFAULT_OPTIONS, **options)
     modes = pool_modes(spec)
+    fastest = set(pool.name for pool in spec.pools if pool.strategy == "fastest_response")
     http_fes = [fe for fe in spec.frontends if fe.mode == "http"]
     tcp_fes = [fe for fe in spec.frontends if fe.mode == "tcp"]
     lines = ["# Rendered by halb.loadbalancer from the LB spec. Do not edit: changes are overwritten."]
@@ -223,9 +272,11 @@ def render(spec, **options):
                     "proxy_cache_path %s/halb_%s levels=1:2 keys_zone=halb_%s:10m max_size=%dm"
                     " inactive=10m use_temp_path=off;" % (opts["cache_dir"], fe.name, fe.name, fe.cache.size_mb)
                 )
+        if opts["agent_log"] and fastest:
+            http.append("log_format halb_upstream '$upstream_addr $upstream_response_time $upstream_status';")
         for pool in spec.pools:
             if modes[pool.name] == "http":
-                http += [""] + _upstream(pool, http=True)
+                http += [""] + _upstream(pool, True, opts["weights_dir"])
         if opts["health_listen"]:
             http += [
                 "",
@@ -242,13 +293,13 @@ def render(spec, **options):
                 "}",
             ]
         for fe in http_fes:
-            http += [""] + _http_server(fe, spec)
+            http += [""] + _http_server(fe, spec, opts, fastest)
         lines += ["", "http {"] + _indent(http) + ["}"]
     if tcp_fes:
         stream = []
         for pool in spec.pools:
             if modes[pool.name] == "tcp":
-                stream += _upstream(pool, http=False) + [""]
+                stream += _upstream(pool, False, opts["weights_dir"]) + [""]
         for fe in tcp_fes:
             stream += _stream_server(fe, spec) + [""]
         lines += ["", "stream {"] + _indent(stream[:-1]) + ["}"]

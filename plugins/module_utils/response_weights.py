@@ -23,6 +23,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
+
 
 class Ewma(object):
     """Time-based EWMA: a sample's weight depends on the time since the last."""
@@ -87,3 +89,56 @@ class Balancer(object):
 def changes(old, new):
     """The servers whose weight differs, for logging and for the engine."""
     return dict((server, weight) for server, weight in new.items() if old.get(server) != weight)
+
+
+# --- what the engines are given -------------------------------------------
+
+# Rendered weights of a fastest_response pool are scaled up so the agent has
+# room to lower them smoothly: the largest configured weight maps to the
+# engine's top weight.
+TOP_WEIGHT = {"haproxy": 256, "nginx": 1000}
+
+
+def base_weights(weights, engine):
+    """Configured weights scaled to the engine's range: {name: int}."""
+    top = TOP_WEIGHT[engine]
+    scale = top // max(max(weights.values()), 1)
+    return dict((name, max(1, weight * scale)) for name, weight in weights.items())
+
+
+def endpoint(address, port):
+    return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
+
+
+def nginx_server_lines(servers, weights):
+    """The server lines of an nginx upstream for a fastest_response pool.
+
+    servers: [{name, address, port, max_fails, fail_timeout_s, backup, drain}]
+    Written by lb_config (first) and by the agent (afterwards): one function,
+    so both produce the same file for the same weights.
+    """
+    lines = ["# halb fastest_response servers %s" % server_set_id(servers)]
+    for server in servers:
+        line = "server %s weight=%d max_fails=%d fail_timeout=%ds" % (
+            endpoint(server["address"], server["port"]),
+            weights[server["name"]],
+            server["max_fails"],
+            server["fail_timeout_s"],
+        )
+        if server.get("backup"):
+            line += " backup"
+        if server.get("drain"):
+            line += " down"
+        lines.append(line + ";")
+    return "\n".join(lines) + "\n"
+
+
+def server_set_id(servers):
+    """Names the servers of a pool without their weights: a file with another
+    id was written for another pool layout and must be replaced."""
+    key = "|".join(
+        "%s=%s:%d:%d:%d:%d:%d" % (s["name"], s["address"], s["port"], s["max_fails"], s["fail_timeout_s"],
+                                  bool(s.get("backup")), bool(s.get("drain")))
+        for s in servers
+    )  # fmt: skip
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]  # noqa: S324 (an identifier, not security)

@@ -59,7 +59,9 @@ options:
     description:
       - Paths the renderer writes into the file, for engines installed in other places.
       - HAProxy keys C(runtime_socket), C(chroot), C(user), C(group), C(log).
-      - nginx keys C(user), C(pid), C(error_log), C(access_log), C(cache_dir), C(stream_module).
+      - nginx keys C(user), C(pid), C(error_log), C(access_log), C(cache_dir), C(stream_module), C(weights_dir).
+      - Both take C(health_listen) (a local C(/halb-health) URL) and C(agent_log) (host:port of the
+        response-time agent, for fastest_response pools).
     type: dict
     default: {}
 notes:
@@ -115,6 +117,14 @@ checksum:
   description: SHA-1 of the rendered config.
   returned: always
   type: str
+weights_files:
+  description:
+    - nginx only. Server files of fastest_response pools written because they were missing or listed other servers.
+    - Files that differ only in their weights belong to the response-time agent and are left alone.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/nginx/halb/weights/shop.conf]
 strategies:
   description: Strategy of each pool after normalization (aliases resolved).
   returned: always
@@ -124,6 +134,7 @@ strategies:
 
 import hashlib
 import os
+import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -141,15 +152,23 @@ def check_command(engine, path):
     return ["nginx", "-t", "-q", "-c", path]
 
 
-def validate(module, engine, path, dest):
+def validate(module, engine, text, directory, dest):
+    """Run the engine's own check on `text`, in a file next to dest (so
+    relative includes resolve as they will), and fail with its message."""
     binary = module.get_bin_path(engine)
     if not binary:
         module.fail_json(
             msg="%s is not installed on this host: cannot check the new config. Install it first." % engine
         )
-    cmd = check_command(engine, path)
-    cmd[0] = binary
-    rc, out, err = module.run_command(cmd)
+    fd, path = tempfile.mkstemp(prefix=".halb-", suffix=".check", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(to_bytes(text))
+        cmd = check_command(engine, path)
+        cmd[0] = binary
+        rc, out, err = module.run_command(cmd)
+    finally:
+        os.unlink(path)
     if rc != 0:
         # Speak of the file the user knows, not of our temporary copy.
         output = (out + err).replace(path, dest + " (new)")
@@ -158,6 +177,21 @@ def validate(module, engine, path, dest):
             % (engine, " ".join(check_command(engine, dest)), dest, output.strip()),
             rc=rc,
         )
+
+
+def stale_weights_files(spec, weights_dir):
+    """fastest_response server files (nginx) that are missing or were written
+    for another set of servers. Files whose only difference is the weights
+    belong to the response-time agent and are left alone."""
+    stale = {}
+    for path, content in render_nginx.weights_files(spec, weights_dir).items():
+        current = ""
+        if os.path.exists(path):
+            with open(path) as handle:
+                current = handle.readline()
+        if current != content.splitlines(True)[0]:
+            stale[path] = content
+    return stale
 
 
 def main():
@@ -177,26 +211,30 @@ def main():
     )
     engine = module.params["engine"]
     dest = module.params["dest"] or DEFAULT_DEST[engine]
+    options = module.params["render_options"]
 
     try:
         spec = lb_spec.parse(module.params["spec"], engine)
     except lb_spec.SpecError as exc:
         module.fail_json(msg="Invalid LB spec: %s" % exc, field=exc.path)
     try:
-        content = RENDERERS[engine](spec, **module.params["render_options"])
+        content = RENDERERS[engine](spec, **options)
     except TypeError as exc:
         module.fail_json(msg="render_options: %s" % to_native(exc))
 
+    weights_dir = options.get("weights_dir", render_nginx.DEFAULT_OPTIONS["weights_dir"])
+    stale = stale_weights_files(spec, weights_dir) if engine == "nginx" else {}
     before = ""
     if os.path.exists(dest):
         with open(dest, "rb") as handle:
             before = to_native(handle.read())
-    changed = before != content
+    changed = before != content or bool(stale)
     result = dict(
         changed=changed,
         dest=dest,
         checksum=hashlib.sha1(to_bytes(content)).hexdigest(),  # noqa: S324 (a checksum, as Ansible reports them)
         strategies=dict((pool.name, pool.strategy) for pool in spec.pools),
+        weights_files=sorted(stale),
     )
     if module._diff:
         result["diff"] = dict(before=before, after=content, before_header=dest, after_header=dest + " (rendered)")
@@ -205,22 +243,29 @@ def main():
         directory = os.path.dirname(dest) or "."
         if not os.path.isdir(directory):
             module.fail_json(msg="dest: directory %s does not exist. Is %s installed?" % (directory, engine))
-        # The new file sits next to dest, so relative includes resolve as
-        # they will after the move, and the move is atomic.
-        fd, tmp = tempfile.mkstemp(prefix=".halb-", suffix=".new", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(to_bytes(content))
-            if module.params["validate"]:
-                validate(module, engine, tmp, dest)
-            if not module.check_mode:
+        if module.params["validate"]:
+            # Check against fresh copies of the server files, so nothing the
+            # running engine reads is touched before the check has passed.
+            scratch = tempfile.mkdtemp(prefix=".halb-weights-", dir=directory)
+            try:
+                check_text = content
+                if engine == "nginx" and render_nginx.weights_files(spec, weights_dir):
+                    for path, text in render_nginx.weights_files(spec, scratch).items():
+                        with open(path, "w") as handle:
+                            handle.write(text)
+                    check_text = RENDERERS[engine](spec, **dict(options, weights_dir=scratch))
+                validate(module, engine, check_text, directory, dest)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        if not module.check_mode:
+            for path, text in stale.items():
+                if not os.path.isdir(os.path.dirname(path)):
+                    os.makedirs(os.path.dirname(path), 0o755)
+                write_atomically(module, path, text)
+            if before != content:
                 if module.params["backup"] and before:
                     result["backup_file"] = module.backup_local(dest)
-                module.atomic_move(tmp, dest)
-                tmp = None
-        finally:
-            if tmp and os.path.exists(tmp):
-                os.unlink(tmp)
+                write_atomically(module, dest, content)
 
     if not module.check_mode and os.path.exists(dest):
         file_args = module.load_file_common_arguments(
@@ -233,6 +278,13 @@ def main():
         )
         result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
     module.exit_json(**result)
+
+
+def write_atomically(module, path, text):
+    fd, tmp = tempfile.mkstemp(prefix=".halb-", suffix=".new", dir=os.path.dirname(path))
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(to_bytes(text))
+    module.atomic_move(tmp, path)
 
 
 if __name__ == "__main__":

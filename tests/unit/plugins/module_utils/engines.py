@@ -36,6 +36,13 @@ def check(engine, spec, directory, **render_options):
     else:
         cache = os.path.join(directory, "cache")
         os.makedirs(cache, exist_ok=True)
+        # fastest_response pools read their servers from files of their own.
+        weights_dir = os.path.join(directory, "weights")
+        os.makedirs(weights_dir, exist_ok=True)
+        for path, content in render_nginx.weights_files(spec, weights_dir).items():
+            with open(path, "w") as handle:
+                handle.write(content)
+        render_options.setdefault("weights_dir", weights_dir)
         text = render_nginx.render(
             spec,
             pid=os.path.join(directory, "nginx.pid"),

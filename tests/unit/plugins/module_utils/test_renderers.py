@@ -105,7 +105,13 @@ def specs(draw):
             }
         )
     # Each pool serves one mode; frontends use pools of their own mode.
-    modes = {name: draw(st.sampled_from(["http", "http", "tcp"])) for name in pool_names}
+    # fastest_response measures HTTP response times: HTTP pools only.
+    modes = {
+        pool["name"]: "http"
+        if pool["strategy"] == "fastest_response"
+        else draw(st.sampled_from(["http", "http", "tcp"]))
+        for pool in pools
+    }
     ports = draw(st.lists(st.integers(1024, 65000), min_size=1, max_size=3, unique=True))
     frontends = []
     for i, port in enumerate(ports):
@@ -158,7 +164,8 @@ def test_any_valid_spec_renders_a_config_the_engine_accepts(engine, data):
         fe["tls"] = {"certificate": cert} if fe["tls"] else None
     spec = lb_spec.parse(data, engine)
     with tempfile.TemporaryDirectory(prefix="halb-render-") as directory:
-        rc, output, text = check(engine, spec, directory)
+        # With the response-time agent's logging on, as the roles render it.
+        rc, output, text = check(engine, spec, directory, agent_log="127.0.0.1:5514")
     assert rc == 0, "%s\n--- config ---\n%s" % (output, text)
 
 

@@ -78,3 +78,24 @@ def test_invalid_spec_names_the_field(tmp_path):
     assert result["msg"] == "Invalid LB spec: pools[0].servers[0].port: 70000 is not a TCP port (1-65535)"
     assert result["field"] == "pools[0].servers[0].port"
     assert not (tmp_path / "haproxy.conf").exists()
+
+
+def test_nginx_fastest_response_server_file_belongs_to_the_agent(tmp_path):
+    weights_dir = tmp_path / "weights"
+    spec = dict(SPEC, pools=[{"name": "shop", "strategy": "fastest_response", "servers": SPEC["pools"][0]["servers"]}])
+    base = args(tmp_path, "nginx", spec=spec)
+    base["render_options"] = dict(base["render_options"], weights_dir=str(weights_dir))
+    first = run_module(lb_config, base)
+    assert first["changed"] is True and first["weights_files"] == [str(weights_dir / "shop.conf")]
+    server_file = weights_dir / "shop.conf"
+    assert "127.0.0.1:8080 weight=1000 " in server_file.read_text()
+    # The agent lowers the weight: the next run leaves its file alone.
+    server_file.write_text(server_file.read_text().replace("weight=1000", "weight=7"))
+    second = run_module(lb_config, base)
+    assert second["changed"] is False and second["weights_files"] == []
+    assert "weight=7" in server_file.read_text()
+    # Another set of servers replaces the file.
+    spec["pools"][0]["servers"] = [{"name": "be2", "address": "127.0.0.2", "port": 8080}]
+    third = run_module(lb_config, dict(base, spec=spec))
+    assert third["changed"] is True
+    assert "127.0.0.2:8080 weight=1000 " in server_file.read_text()
