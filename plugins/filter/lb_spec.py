@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec
+from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec, response_weights
 
 
 def lb_spec_errors(data, engine):
@@ -18,6 +18,11 @@ def lb_spec_errors(data, engine):
     return []
 
 
+def lb_fastest_pools(data, engine):
+    """fastest_response pools of a valid spec, as the response agent takes them."""
+    return response_weights.agent_pools(lb_spec.parse(data, engine), engine)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"lb_spec_errors": lb_spec_errors}
+        return {"lb_spec_errors": lb_spec_errors, "lb_fastest_pools": lb_fastest_pools}

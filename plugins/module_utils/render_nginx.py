@@ -18,7 +18,7 @@ import os
 
 from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import pool_modes
 from ansible_collections.halb.loadbalancer.plugins.module_utils.response_weights import (
-    base_weights,
+    agent_pools,
     nginx_server_lines,
 )
 
@@ -40,9 +40,10 @@ DEFAULT_OPTIONS = {
     "agent_log": None,
 }
 
-# least_conn for fastest_response: a burst never piles onto one server; the
-# response-time agent adjusts weights between validated, graceful reloads.
-METHOD = {"round_robin": None, "least_connections": "least_conn", "fastest_response": "least_conn"}
+# fastest_response is weighted round robin with weights the agent sets (not
+# least_conn, which sends every idle server the next request: a slow server
+# would always have one in flight).
+METHOD = {"round_robin": None, "least_connections": "least_conn", "fastest_response": None}
 
 
 def endpoint(address, port):
@@ -85,29 +86,13 @@ def _acl(fe):
     return lines
 
 
-def _agent_servers(pool):
-    return [
-        {
-            "name": s.name,
-            "address": s.address,
-            "port": s.port,
-            "max_fails": s.max_fails,
-            "fail_timeout_s": s.fail_timeout_ms // 1000,
-            "backup": s.backup,
-            "drain": s.drain,
-        }
-        for s in pool.servers
-    ]
-
-
 def weights_files(spec, weights_dir=DEFAULT_OPTIONS["weights_dir"]):
     """{path: content} of the server files of fastest_response pools, with
     their starting weights (the agent adjusts them later)."""
     files = {}
-    for pool in spec.pools:
-        if pool.strategy == "fastest_response":
-            weights = base_weights(dict((s.name, s.weight) for s in pool.servers), "nginx")
-            files[os.path.join(weights_dir, pool.name + ".conf")] = nginx_server_lines(_agent_servers(pool), weights)
+    for name, pool in agent_pools(spec, "nginx").items():
+        weights = dict((s["name"], s["weight"]) for s in pool["servers"])
+        files[os.path.join(weights_dir, name + ".conf")] = nginx_server_lines(pool["servers"], weights)
     return files
 
 

@@ -4,17 +4,18 @@
 """The weight computation behind the fastest_response strategy.
 
     measured response times --EWMA--> smoothed latency per server
-        --(fastest / own)^exponent--> share of the configured weight
-        --clip to [floor, max]--> weight the engine uses (with least conns)
+        --((fastest + noise) / (own + noise))^exponent--> share of the configured weight
+        --clip to [floor, max]--> weight the engine uses (weighted round robin)
 
 Response times are smoothed with an exponentially weighted moving average
 whose half-life is in seconds, so the weights follow a slow server within a
 few half-lives and forget a spike just as fast. A slow server keeps a floor
 weight: it still gets a trickle of requests, which is how its recovery is
 measured. A server with no fresh samples keeps its last smoothed value, and
-a server never measured yet gets its full weight, so it is tried. The
-engine keeps least-connections balancing underneath, so a burst never
-piles onto the one "fastest" server.
+a server never measured yet gets its full weight, so it is tried. The engine
+balances by weighted round robin underneath; servers within a few
+milliseconds of each other keep nearly equal weights (noise_ms), so a burst
+is spread over all of them rather than piled onto the one "fastest".
 
 Standard library only; it runs in the agent on the load balancer host.
 """
@@ -47,22 +48,24 @@ class Ewma(object):
         return self.value
 
 
-def target_weights(latency_ms, base_weights, floor=1, max_weight=256, exponent=2.0):
+def target_weights(latency_ms, base_weights, floor=1, max_weight=256, exponent=3.0, noise_ms=5.0):
     """Weights from smoothed latencies.
 
     latency_ms: {server: smoothed ms or None (never measured)}
     base_weights: {server: configured weight}; the fastest server gets it.
+    noise_ms: added to every latency before comparing, so servers a few
+    milliseconds apart keep nearly equal weights (and the traffic of a
+    burst stays spread over them); a server tens of ms slower still drops.
     Returns {server: int weight}, every one at least `floor` (>= 1), so the
     pool never ends up with all weights at zero.
     """
     floor = max(1, int(floor))
     measured = [ms for ms in latency_ms.values() if ms is not None]
-    # Below 1 ms the differences are noise: compare from 1 ms up.
-    fastest = max(1.0, min(measured)) if measured else None
+    fastest = min(measured) + noise_ms if measured else None
     weights = {}
     for server, base in base_weights.items():
         ms = latency_ms.get(server)
-        share = 1.0 if ms is None or fastest is None else (fastest / max(1.0, ms)) ** exponent
+        share = 1.0 if ms is None or fastest is None else (fastest / (ms + noise_ms)) ** exponent
         weights[server] = int(min(max_weight, max(floor, round(base * share))))
     return weights
 
@@ -70,9 +73,9 @@ def target_weights(latency_ms, base_weights, floor=1, max_weight=256, exponent=2
 class Balancer(object):
     """Keeps one EWMA per server and turns samples into weights."""
 
-    def __init__(self, base_weights, half_life_s=2.0, floor=1, max_weight=256, exponent=2.0):
+    def __init__(self, base_weights, half_life_s=2.0, floor=1, max_weight=256, exponent=3.0, noise_ms=5.0):
         self.base_weights = dict(base_weights)
-        self.floor, self.max_weight, self.exponent = floor, max_weight, exponent
+        self.floor, self.max_weight, self.exponent, self.noise_ms = floor, max_weight, exponent, noise_ms
         self.ewma = dict((server, Ewma(half_life_s)) for server in base_weights)
 
     def observe(self, server, sample_ms, now):
@@ -83,7 +86,9 @@ class Balancer(object):
         return dict((server, e.value) for server, e in self.ewma.items())
 
     def weights(self):
-        return target_weights(self.latencies(), self.base_weights, self.floor, self.max_weight, self.exponent)
+        return target_weights(
+            self.latencies(), self.base_weights, self.floor, self.max_weight, self.exponent, self.noise_ms
+        )
 
 
 def changes(old, new):
@@ -142,3 +147,32 @@ def server_set_id(servers):
         for s in servers
     )  # fmt: skip
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]  # noqa: S324 (an identifier, not security)
+
+
+def agent_servers(pool):
+    """A parsed pool's servers as plain dicts (what files and the agent take)."""
+    return [
+        {
+            "name": s.name,
+            "address": s.address,
+            "port": s.port,
+            "weight": s.weight,
+            "max_fails": s.max_fails,
+            "fail_timeout_s": s.fail_timeout_ms // 1000,
+            "backup": s.backup,
+            "drain": s.drain,
+        }
+        for s in pool.servers
+    ]
+
+
+def agent_pools(spec, engine):
+    """The agent's view of a parsed spec: fastest_response pools, their
+    servers with the weights the engine starts from."""
+    pools = {}
+    for pool in spec.pools:
+        if pool.strategy == "fastest_response":
+            servers = agent_servers(pool)
+            start = base_weights(dict((s["name"], s["weight"]) for s in servers), engine)
+            pools[pool.name] = {"servers": [dict(s, weight=start[s["name"]]) for s in servers]}
+    return pools
