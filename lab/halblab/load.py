@@ -39,21 +39,29 @@ def run(host: str, port: int, path: str, seconds: float, workers: int = 8, max_r
                 count[0] += 1
             start = time.monotonic()
             backend = None
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection(host, port, timeout=5)
-                conn.request("GET", path)
-                resp = conn.getresponse()
-                resp.read()
-                if resp.status == 200:
-                    backend = resp.getheader("X-Backend")
-                if resp.getheader("Connection", "").lower() == "close":
-                    conn.close()
+            # Like browsers (RFC 9112 9.3.1): when a kept-alive connection
+            # turns out closed (e.g. an nginx reload retired it), retry the
+            # idempotent GET once on a new connection.
+            for attempt in (1, 2):
+                reused = conn is not None
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection(host, port, timeout=5)
+                    conn.request("GET", path)
+                    resp = conn.getresponse()
+                    resp.read()
+                    if resp.status == 200:
+                        backend = resp.getheader("X-Backend")
+                    if resp.getheader("Connection", "").lower() == "close":
+                        conn.close()
+                        conn = None
+                    break
+                except (OSError, http.client.HTTPException):
+                    if conn is not None:
+                        conn.close()
                     conn = None
-            except (OSError, http.client.HTTPException):
-                if conn is not None:
-                    conn.close()
-                conn = None
+                    if not reused or attempt == 2:
+                        break
             end = time.monotonic()
             with lock:
                 records.append(Record(start - t0, (end - start) * 1000, backend))

@@ -48,7 +48,7 @@ class Ewma(object):
         return self.value
 
 
-def target_weights(latency_ms, base_weights, floor=1, max_weight=256, exponent=3.0, noise_ms=5.0):
+def target_weights(latency_ms, base_weights, floor=1, max_weight=256, exponent=4.0, noise_ms=20.0):
     """Weights from smoothed latencies.
 
     latency_ms: {server: smoothed ms or None (never measured)}
@@ -73,7 +73,7 @@ def target_weights(latency_ms, base_weights, floor=1, max_weight=256, exponent=3
 class Balancer(object):
     """Keeps one EWMA per server and turns samples into weights."""
 
-    def __init__(self, base_weights, half_life_s=2.0, floor=1, max_weight=256, exponent=3.0, noise_ms=5.0):
+    def __init__(self, base_weights, half_life_s=2.0, floor=1, max_weight=256, exponent=4.0, noise_ms=20.0):
         self.base_weights = dict(base_weights)
         self.floor, self.max_weight, self.exponent, self.noise_ms = floor, max_weight, exponent, noise_ms
         self.ewma = dict((server, Ewma(half_life_s)) for server in base_weights)

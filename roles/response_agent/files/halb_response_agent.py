@@ -49,6 +49,7 @@ class Agent:
                     floor=config["floor"],
                     max_weight=response_weights.TOP_WEIGHT[self.engine],
                     exponent=config["exponent"],
+                    noise_ms=config.get("noise_ms", 20.0),
                 ),
                 "applied": dict(base),
             }
@@ -83,12 +84,19 @@ class Agent:
     # --- weights -----------------------------------------------------------
     def apply(self, now):
         for pool, state in self.pools.items():
-            wanted = state["balancer"].weights()
-            changed = response_weights.changes(state["applied"], wanted)
+            computed = state["balancer"].weights()
+            # Only changes of a fifth or more are applied (and each is
+            # logged); smaller ones would be noise and churn.
+            changed = dict(
+                (server, weight)
+                for server, weight in response_weights.changes(state["applied"], computed).items()
+                if self.material({server: state["applied"][server]}, {server: weight})
+            )
+            wanted = dict(state["applied"], **changed)
             if self.engine == "haproxy":
                 reapply = now - self.last_reapply >= self.config["haproxy"]["reapply_s"]
                 self.haproxy_set(pool, wanted if reapply else changed)
-            elif changed and self.material(state["applied"], wanted):
+            elif changed:
                 if now - self.last_reload < self.config["nginx"]["min_reload_interval_s"]:
                     continue  # rate-limited: the next round tries again
                 if not self.nginx_write(pool, state["servers"], wanted):
@@ -98,9 +106,6 @@ class Agent:
                 continue
             latencies = state["balancer"].latencies()
             for server, weight in sorted(changed.items()):
-                old = state["applied"][server]
-                if not self.material({server: old}, {server: weight}):
-                    continue  # small steps are applied, not logged
                 ewma = latencies.get(server)
                 log(
                     "pool %s: %s weight %d -> %d (response time %s)"
@@ -183,7 +188,7 @@ def load_config(path):
     """The JSON config, with numbers as numbers (templating may quote them)."""
     with open(path) as handle:
         config = json.load(handle)
-    for key in ("half_life_s", "exponent", "interval_s"):
+    for key in ("half_life_s", "exponent", "interval_s", "noise_ms"):
         config[key] = float(config[key])
     config["floor"] = int(config["floor"])
     config["haproxy"]["reapply_s"] = float(config["haproxy"]["reapply_s"])

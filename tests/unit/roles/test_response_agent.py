@@ -34,7 +34,8 @@ def config(engine, tmp_path, **extra):
         "listen": "127.0.0.1:0",
         "half_life_s": 1.0,
         "floor": 1,
-        "exponent": 3.0,
+        "exponent": 4.0,
+        "noise_ms": 20.0,
         "interval_s": 0.5,
         "pools": {"shop": {"servers": [dict(s, weight=1000 if engine == "nginx" else 256) for s in SERVERS]}},
         "haproxy": {"socket": str(tmp_path / "admin.sock"), "reapply_s": 10},
@@ -113,7 +114,7 @@ def test_nginx_weights_file_rewritten_checked_and_rate_limited(tmp_path):
     agent.apply(now)
     text = server_file.read_text()
     slowed = int(text.split("172.29.10.21:8080 weight=")[1].split()[0])
-    assert 1 <= slowed <= 10, text
+    assert 1 <= slowed <= 20, text
     assert "172.29.10.22:8080 weight=1000 " in text
     # Healed, but within min_reload_interval_s: no rewrite yet.
     for step in range(1, 41):
@@ -143,7 +144,7 @@ def test_nginx_failed_check_keeps_the_old_file(tmp_path):
 def test_config_numbers_quoted_by_templating_are_read_as_numbers(tmp_path):
     import json
 
-    cfg = config("haproxy", tmp_path, half_life_s="2.0", floor="1", interval_s="0.5", exponent="3.0")
+    cfg = config("haproxy", tmp_path, half_life_s="2.0", floor="1", interval_s="0.5", exponent="4.0")
     cfg["pools"]["shop"]["servers"][0]["weight"] = "256"
     path = tmp_path / "config.json"
     path.write_text(json.dumps(cfg))

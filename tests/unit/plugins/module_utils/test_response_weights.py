@@ -24,16 +24,16 @@ def test_ewma_rejects_nonpositive_half_life():
     [
         # Equal servers keep their configured weights.
         ({"a": 5, "b": 5, "c": 5}, {"a": 100, "b": 100, "c": 100}),
-        # 45 ms slower: ((5+5)/(50+5))^3 of its weight, down to the floor.
-        ({"a": 5, "b": 5, "c": 50}, {"a": 100, "b": 100, "c": 1}),
-        # 10 ms slower: ((10+5)/(20+5))^3 = 0.216.
-        ({"a": 10, "b": 20, "c": 10}, {"a": 100, "b": 22, "c": 100}),
+        # 45 ms slower: ((5+20)/(50+20))^4 = 0.016 of its weight.
+        ({"a": 5, "b": 5, "c": 50}, {"a": 100, "b": 100, "c": 2}),
+        # 10 ms slower: ((10+20)/(20+20))^4 = 0.316.
+        ({"a": 10, "b": 20, "c": 10}, {"a": 100, "b": 32, "c": 100}),
         # Never measured: full weight, so it gets tried.
-        ({"a": 5, "b": None, "c": 50}, {"a": 100, "b": 100, "c": 1}),
+        ({"a": 5, "b": None, "c": 50}, {"a": 100, "b": 100, "c": 2}),
         # Nothing measured yet: everyone at full weight.
         ({"a": None, "b": None, "c": None}, {"a": 100, "b": 100, "c": 100}),
-        # A fraction of a millisecond costs little (noise_ms = 5).
-        ({"a": 1.0, "b": 1.5, "c": 1.2}, {"a": 100, "b": 79, "c": 91}),
+        # A fraction of a millisecond costs little (noise_ms = 20).
+        ({"a": 1.0, "b": 1.5, "c": 1.2}, {"a": 100, "b": 91, "c": 96}),
     ],
 )
 def test_target_weights(latency, expected):
