@@ -1,5 +1,5 @@
 # Entry points; each one sets up what it needs first (scripts/setup.sh).
-.PHONY: lab test lab-up lab-deploy lab-demo lab-down setup molecule sanity build
+.PHONY: lab test lab-up lab-deploy lab-demo lab-down bench setup molecule sanity build
 
 lab:            ## set up, start the lab, deploy site.yml, demo failover
 	bash scripts/lab.sh all
@@ -18,6 +18,9 @@ lab-demo:
 	bash scripts/lab.sh demo
 lab-down:
 	bash scripts/lab.sh down
+
+bench:          ## strategies benchmark on the lab (about 15 minutes)
+	bash scripts/lab.sh bench
 
 molecule:
 	bash scripts/molecule.sh haproxy nginx

@@ -3,6 +3,8 @@
 #   up      set everything up and start the lab containers
 #   deploy  run playbooks/site.yml against inventories/lab
 #   demo    requests through the VIP, then kill the MASTER and measure
+#   bench   the strategies benchmark (round robin, least connections,
+#           fastest response x both engines, one backend slowed)
 #   down    remove the lab containers and network
 #   all     setup + up + deploy + demo (the default)
 set -euo pipefail
@@ -29,6 +31,13 @@ demo() {
   python lab/demo.py --inventory "$inventory"
 }
 
+bench() {
+  up
+  activate_venv
+  cd "$HALB_ROOT"
+  python benchmarks/strategies.py "$@"
+}
+
 down() {
   activate_venv
   cd "$HALB_ROOT"
@@ -39,7 +48,8 @@ case "${1:-all}" in
   up) up ;;
   deploy) deploy ;;
   demo) demo ;;
+  bench) shift; bench "$@" ;;
   down) down ;;
   all) up && deploy && demo ;;
-  *) die "usage: $0 [all|up|deploy|demo|down]" ;;
+  *) die "usage: $0 [all|up|deploy|demo|bench|down]" ;;
 esac
