@@ -107,7 +107,7 @@ TOP_WEIGHT = {"haproxy": 256, "nginx": 1000}
 def base_weights(weights, engine):
     """Configured weights scaled to the engine's range: {name: int}."""
     top = TOP_WEIGHT[engine]
-    scale = top // max(max(weights.values()), 1)
+    scale = top // max(list(weights.values()) + [1])
     return dict((name, max(1, weight * scale)) for name, weight in weights.items())
 
 

@@ -55,18 +55,18 @@ def test_configured_weights_scale_and_cap():
 def test_slow_server_sheds_weight_then_recovers():
     balancer = rw.Balancer({"a": 100, "b": 100, "c": 100}, half_life_s=2.0)
     now = 0.0
-    for _ in range(20):  # healthy: 5 ms everywhere
+    for _step in range(20):  # healthy: 5 ms everywhere
         now += 0.5
         for server in "abc":
             balancer.observe(server, 5, now)
     assert balancer.weights() == {"a": 100, "b": 100, "c": 100}
-    for _ in range(20):  # c is slowed by +50 ms for 10 s
+    for _step in range(20):  # c is slowed by +50 ms for 10 s
         now += 0.5
         for server, ms in (("a", 5), ("b", 5), ("c", 55)):
             balancer.observe(server, ms, now)
     slow = balancer.weights()
     assert slow["c"] <= 2 and slow["a"] == slow["b"] == 100
-    for _ in range(40):  # healed for 20 s
+    for _step in range(40):  # healed for 20 s
         now += 0.5
         for server in "abc":
             balancer.observe(server, 5, now)
