@@ -15,6 +15,7 @@ import os
 import sys
 import time
 
+import pytest
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
@@ -107,3 +108,11 @@ class Scenario:
         with open(path, "w") as handle:
             json.dump(self.results, handle, indent=2, sort_keys=True)
         print(f"\n[failover] figures written to {path}")
+
+
+@pytest.fixture(scope="session")
+def scenario():
+    """The scenario under test; its failover figures are written at the end."""
+    sc = Scenario()
+    yield sc
+    sc.write_results(os.environ["MOLECULE_SCENARIO_NAME"])
