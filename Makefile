@@ -1,5 +1,5 @@
 # Entry points; each one sets up what it needs first (scripts/setup.sh).
-.PHONY: lab test lab-up lab-deploy lab-demo lab-down bench setup molecule sanity build
+.PHONY: lab test lab-up lab-deploy lab-demo lab-down bench setup molecule sanity build docs
 
 lab:            ## set up, start the lab, deploy site.yml, demo failover
 	bash scripts/lab.sh all
@@ -30,3 +30,6 @@ sanity:
 
 build:
 	ansible-galaxy collection build --force --output-path .state/dist
+
+docs:           ## regenerate the README's role option tables
+	.venv/bin/python scripts/role_docs.py

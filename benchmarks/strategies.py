@@ -38,7 +38,7 @@ def set_delay(container: str, ms: int) -> None:
 
 def deploy(inventory: str, engine: str, strategy: str) -> None:
     cmd = ["ansible-playbook", "-i", inventory, os.path.join(ROOT, "playbooks", "site.yml"),
-           "-e", "lb_engine=%s" % engine, "-e", "%s_strategy=%s" % (engine, strategy)]  # fmt: skip
+           "-e", "lb_engine=%s" % engine, "-e", "lb_strategy=%s" % strategy]  # fmt: skip
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if run.returncode:
         sys.exit("deploy %s/%s failed:\n%s" % (engine, strategy, run.stdout[-3000:]))

@@ -49,7 +49,7 @@ def main() -> int:
     inv = lab.inventory(args.inventory)
     lbs = inv["groups"]["lb"]
     first = inv["hostvars"][lbs[0]]
-    vip, port = first["keepalived_vip"], int(first.get("haproxy_frontend_port", 80))
+    vip, port = first["keepalived_vip"], int(first.get("lb_frontend_port", 80))
     result: dict = {"vip": vip, "port": port}
 
     master = lab.wait_single_owner(lbs, vip)

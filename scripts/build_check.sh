@@ -17,14 +17,17 @@ ansible-galaxy collection install --offline --force -p "$out/installed" "$tarbal
 log "built and installed $(basename "$tarball") ($(du -h "$tarball" | cut -f1))"
 
 export ANSIBLE_COLLECTIONS_PATH="$out/installed"
-for role in haproxy keepalived demo_backend; do
-  ansible-doc -t role "halb.loadbalancer.$role" >/dev/null
+# Everything the installed collection ships, found by glob: a new role,
+# module or filter is checked without editing this list.
+shipped="$out/installed/ansible_collections/halb/loadbalancer"
+for role in "$shipped"/roles/*/; do
+  ansible-doc -t role "halb.loadbalancer.$(basename "$role")" >/dev/null
 done
-for module in lb_config backend_verify haproxy_server; do
-  ansible-doc "halb.loadbalancer.$module" >/dev/null
+for module in "$shipped"/plugins/modules/*.py; do
+  ansible-doc "halb.loadbalancer.$(basename "$module" .py)" >/dev/null
 done
-for filter in backend_pool_errors keepalived_vip_errors keepalived_vrrp_errors keepalived_priority_errors lb_spec_errors; do
-  ansible-doc -t filter "halb.loadbalancer.$filter" >/dev/null
+for filter in "$shipped"/plugins/filter/*.yml; do
+  ansible-doc -t filter "halb.loadbalancer.$(basename "$filter" .yml)" >/dev/null
 done
 ansible-playbook -i inventories/example --syntax-check halb.loadbalancer.site >/dev/null
 log "installed collection: roles, modules, filters and playbooks resolve and document"

@@ -7,14 +7,25 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
 from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec, response_weights
+from ansible_collections.halb.loadbalancer.plugins.plugin_utils import spec_paths
 
 
-def lb_spec_errors(data, engine):
+def lb_spec_errors(data, engine, prefix="", var_names=None):
+    """The first problem of the spec, named as the user wrote it: a spec path
+    under a key of var_names is renamed to that variable (the longest key
+    wins), any other path gets prefix in front."""
+    if var_names is None:
+        var_names = {}
+    if not isinstance(var_names, Mapping):
+        raise AnsibleFilterError("lb_spec_errors: var_names must be a dict of spec paths to variable names")
     try:
         lb_spec.parse(data, engine)
     except lb_spec.SpecError as exc:
-        return [str(exc)]
+        return [spec_paths.error_message(exc, var_names, "%s" % (prefix or ""))]
     return []
 
 
@@ -23,6 +34,24 @@ def lb_fastest_pools(data, engine):
     return response_weights.agent_pools(lb_spec.parse(data, engine), engine)
 
 
+def lb_nofile_limit(maxconn):
+    """The open-files limit (LimitNOFILE=) an engine needs for maxconn."""
+    from ansible.errors import AnsibleFilterError as FilterError  # local: leaves the shared imports alone
+
+    from ansible_collections.halb.loadbalancer.plugins.module_utils import engine_facts
+
+    if isinstance(maxconn, str) and maxconn.strip().isdigit() and maxconn.strip().isascii():
+        maxconn = int(maxconn.strip())
+    try:
+        return engine_facts.nofile_limit(maxconn)
+    except ValueError as exc:
+        raise FilterError("lb_nofile_limit: %s" % exc) from exc
+
+
 class FilterModule(object):
     def filters(self):
-        return {"lb_spec_errors": lb_spec_errors, "lb_fastest_pools": lb_fastest_pools}
+        return {
+            "lb_spec_errors": lb_spec_errors,
+            "lb_fastest_pools": lb_fastest_pools,
+            "lb_nofile_limit": lb_nofile_limit,
+        }

@@ -7,30 +7,35 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.halb.loadbalancer.plugins.module_utils import preflight
+from ansible_collections.halb.loadbalancer.plugins.plugin_utils import preflight
 
 
 def keepalived_vip_errors(facts, host, vip, interface):
     return preflight.vip_errors(host, vip, interface, facts)
 
 
-def keepalived_vrrp_errors(host, version, advert_int, priority, virtual_router_id, auth_pass=""):
-    return preflight.vrrp_errors(host, version, advert_int, priority, virtual_router_id, auth_pass)
+def keepalived_vip_segment(facts, vip, interface):
+    return preflight.vip_segment(vip, interface, facts)
+
+
+def keepalived_vrrp_errors(host, version, advert_int, priority, virtual_router_id, auth_pass="", vip=""):
+    return preflight.vrrp_errors(host, version, advert_int, priority, virtual_router_id, auth_pass, vip)
 
 
 def keepalived_priority_errors(nodes):
     return preflight.priority_errors(nodes)
 
 
-def backend_pool_errors(servers, var="haproxy_backend_servers", weight_range=(0, 256), engine="HAProxy"):
-    return preflight.backend_pool_errors(servers, var, tuple(weight_range), engine)
+def keepalived_router_id_errors(nodes):
+    return preflight.router_id_errors(nodes)
 
 
 class FilterModule(object):
     def filters(self):
         return {
             "keepalived_vip_errors": keepalived_vip_errors,
+            "keepalived_vip_segment": keepalived_vip_segment,
             "keepalived_vrrp_errors": keepalived_vrrp_errors,
             "keepalived_priority_errors": keepalived_priority_errors,
-            "backend_pool_errors": backend_pool_errors,
+            "keepalived_router_id_errors": keepalived_router_id_errors,
         }

@@ -34,6 +34,8 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import endpoint
+
 REASONS = ("refused", "timeout", "unreachable", "wrong_status", "body_mismatch", "protocol")
 USER_AGENT = "halb-backend-verify"
 _READ_SIZE = 65536
@@ -86,14 +88,6 @@ def strip_brackets(address):
     if address.startswith("[") and address.endswith("]"):
         return address[1:-1]
     return address
-
-
-def endpoint(address, port):
-    """address:port, with an IPv6 address in brackets as in URLs and Host headers."""
-    address = strip_brackets(address)
-    if ":" in address:
-        return "[%s]:%d" % (address, port)
-    return "%s:%d" % (address, port)
 
 
 def classify(exc, timeout):

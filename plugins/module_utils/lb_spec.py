@@ -8,6 +8,13 @@ parse(data, engine) takes plain dicts (what users write in group_vars),
 validates them and returns a normalized, frozen Spec. Every problem raises
 SpecError naming the path of the field, e.g.
 ``pools[1].servers[2].port: 70000 is not a TCP port (1-65535)``, and the fix.
+
+It is the only validator of what ends up in the config files, so it is
+strict: names, addresses, URL paths and file paths must match patterns
+anchored at the very end of the string (a trailing newline never passes),
+and none of them can hold whitespace, quotes, ';', '{', '}' or '#'.
+Numbers may be strings of digits (templating often makes them so); a bool
+is never a number.
 Standard library only: this also runs on managed hosts.
 """
 
@@ -19,16 +26,34 @@ import ipaddress
 import re
 from collections import namedtuple
 
-ENGINES = ("haproxy", "nginx")
-STRATEGIES = ("round_robin", "least_connections", "fastest_response")
-# Weights always apply; these names are accepted for readability.
-STRATEGY_ALIASES = {"weighted_round_robin": "round_robin", "weighted_least_connections": "least_connections"}
+from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
+    ENGINES,
+    MAX_MAXCONN,
+    STRATEGIES,
+    STRATEGY_ALIASES,
+    WEIGHT_RANGE,
+)
+
 MODES = ("http", "tcp")
-# Engine weight ranges: HAProxy takes 0 (no new traffic) to 256, nginx 1 and up.
-WEIGHT_RANGE = {"haproxy": (0, 256), "nginx": (1, 1000)}
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
-DURATION_RE = re.compile(r"^(\d+)(ms|s|m|h)?$")
+# Every pattern ends in \Z, never "$": "$" also matches before a trailing
+# newline, and every string checked here ends up in a config file.
+NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}\Z")
+DURATION_RE = re.compile(r"([0-9]+)(ms|s|m|h)?\Z")
 DURATION_UNITS_MS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
+INTEGER_RE = re.compile(r"[+-]?[0-9]+\Z")
+# A DNS name: dot-separated labels of 1-63 letters, digits and inner
+# hyphens; the whole name at most 253 characters (DNS_NAME_MAX).
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+DNS_NAME_RE = re.compile(r"%s(?:\.%s)*\Z" % (_LABEL, _LABEL))
+DNS_NAME_MAX = 253
+# A certificate or key file: an absolute path of characters no config file
+# treats specially (no whitespace, quotes, ';', '{', '}', '#').
+FILE_PATH_RE = re.compile(r"/[A-Za-z0-9/._+@-]*\Z")
+# A URL path (RFC 3986 path characters): unreserved, %XX escapes, the
+# sub-delims except ';' and "'" (which end a directive or start a quoted
+# string in the engines' configs), ':', '@' and '/'.
+URL_PATH_RE = re.compile(r"/(?:[A-Za-z0-9._~!$&()*+,=:@/-]|%[0-9A-Fa-f]{2})*\Z")
+URL_PATH_CHARS = "letters, digits, / - . _ ~ ! $ & ( ) * + , = : @ and %XX escapes"
 
 
 class SpecError(ValueError):
@@ -68,7 +93,7 @@ def _mapping(value, path):
 
 
 def _no_unknown(data, path, known):
-    unknown = sorted(set(data) - set(known))
+    unknown = sorted(set(data) - set(known), key=str)
     if unknown:
         raise SpecError(
             "%s.%s" % (path, unknown[0]) if path else unknown[0],
@@ -93,15 +118,40 @@ def _bool(value, path):
     raise SpecError(path, "%r is not a boolean" % (value,), "Use true or false")
 
 
-def _int(value, path, low=None, high=None, what="a number"):
+def _int(value, path, low=None, high=None, what=None, check_range=True):
+    """The one reader of integer fields.
+
+    Takes an int or a string of digits (Jinja templating often turns
+    numbers into strings); never a bool. `what` names the kind of number in
+    a range error ("a TCP port"); without it the error says "out of range".
+    check_range=False leaves the range to the caller (low and high then
+    only tell what to write instead of a non-number).
+    """
+    if isinstance(value, str) and INTEGER_RE.match(value.strip()):
+        value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
+        if isinstance(value, float):
+            problem = "%r must be a whole number" % (value,)
         else:
-            raise SpecError(path, "%r is not %s" % (value, what))
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise SpecError(path, "%d is not %s (%s-%s)" % (value, what, low, high if high is not None else "..."))
+            problem = "%r must be a number" % (value,)
+        raise SpecError(path, problem, "Write %s" % _int_range(low, high))
+    if check_range and ((low is not None and value < low) or (high is not None and value > high)):
+        bounds = "(%s-%s)" % (low if low is not None else "...", high if high is not None else "...")
+        if what:
+            # e.g. "70000 is not a TCP port (1-65535)": the range says what to write.
+            raise SpecError(path, "%d is not %s %s" % (value, what, bounds))
+        raise SpecError(path, "%d is out of range %s" % (value, bounds), "Write %s" % _int_range(low, high))
     return value
+
+
+def _int_range(low, high):
+    if low is not None and high is not None:
+        return "a whole number from %d to %d" % (low, high)
+    if low is not None:
+        return "a whole number of at least %d" % low
+    if high is not None:
+        return "a whole number of at most %d" % high
+    return "a whole number, e.g. 3"
 
 
 def _name(value, path):
@@ -120,7 +170,7 @@ def duration_ms(value, path):
         raise SpecError(path, "%r is not a duration" % (value,), "Write e.g. 500ms, 5s or 1m")
     if isinstance(value, int):
         return value
-    match = DURATION_RE.match(str(value).strip())
+    match = DURATION_RE.match(value.strip()) if isinstance(value, str) else None
     if not match:
         raise SpecError(path, "%r is not a duration" % (value,), "Write e.g. 500ms, 5s or 1m")
     return int(match.group(1)) * DURATION_UNITS_MS[match.group(2) or "ms"]
@@ -138,39 +188,89 @@ def _whole_seconds(value, path):
 def _address(value, path):
     """An IP address (IPv6 without brackets) or a DNS name."""
     if not isinstance(value, str) or not value:
-        raise SpecError(path, "%r is not an address" % (value,))
+        raise SpecError(path, "%r is not an address" % (value,), "Write an IP address or a DNS name")
     if value.startswith("["):
         raise SpecError(
             path,
             "%s has brackets" % value,
             "Write the bare IPv6 address (%s); brackets are added where a URL needs them" % value.strip("[]"),
         )
+    if "%" in value:
+        # ipaddress accepts any text after the %, newlines and ';' included.
+        raise SpecError(
+            path,
+            "%r has a zone index" % (value,),
+            "Write the address without %<interface>; link-local addresses are not supported",
+        )
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
         pass
     if ":" in value:
-        raise SpecError(path, "%s is not a valid IPv6 address" % value)
-    if not re.match(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$", value) or re.match(r"^[0-9.]+$", value):
-        raise SpecError(path, "%s is neither an IP address nor a DNS name" % value)
+        raise SpecError(path, "%r is not a valid IPv6 address" % (value,), "Write e.g. 2001:db8::11")
+    if len(value) > DNS_NAME_MAX or not DNS_NAME_RE.match(value) or re.match(r"[0-9.]+\Z", value):
+        raise SpecError(
+            path,
+            "%r is neither an IP address nor a DNS name" % (value,),
+            "Write an IP address (e.g. 192.0.2.11) or a DNS name of letters, digits, '-' and '.' "
+            "(labels of 1-63 characters, at most %d in all)" % DNS_NAME_MAX,
+        )
     return value.lower()
 
 
 def _cidr(value, path):
-    try:
-        return str(ipaddress.ip_network(str(value), strict=False))
-    except ValueError:
-        pass
+    if isinstance(value, str) and "%" not in value:
+        try:
+            return str(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            pass
     raise SpecError(path, "%r is not a CIDR network" % (value,), "Write e.g. 10.0.0.0/8, 192.0.2.7/32 or 2001:db8::/32")
 
 
+def _file_path(value, path):
+    """A certificate or key file, as it is written into the engine's config."""
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise SpecError(path, "%r is not an absolute path" % (value,), "Write e.g. /etc/ssl/private/site.pem")
+    if ".." in value.split("/"):
+        raise SpecError(path, "%r has a '..' component" % (value,), "Write the path without '..'")
+    if not FILE_PATH_RE.match(value):
+        raise SpecError(
+            path,
+            "%r has characters a config file cannot take as they are" % (value,),
+            "Use an absolute path of letters, digits and / . _ - + @ only, e.g. /etc/ssl/private/site.pem",
+        )
+    return value
+
+
+def _url_path(value, path, what, example):
+    """A URL path (health check, route prefix), as written into the config."""
+    if not isinstance(value, str) or not URL_PATH_RE.match(value):
+        raise SpecError(
+            path,
+            "%r is not %s" % (value, what),
+            "Start it with / and use only %s, e.g. %s" % (URL_PATH_CHARS, example),
+        )
+    return value
+
+
 def _strategy(value, path):
-    value = STRATEGY_ALIASES.get(value, value)
+    value = STRATEGY_ALIASES.get(value, value) if isinstance(value, str) else value
     if value not in STRATEGIES:
         raise SpecError(
             path,
             "unknown strategy %r" % (value,),
             "Use one of: %s" % ", ".join(STRATEGIES + tuple(sorted(STRATEGY_ALIASES))),
+        )
+    return value
+
+
+def _pool_ref(value, path, pool_names):
+    """The name of a pool of this spec."""
+    if not isinstance(value, str) or value not in pool_names:
+        raise SpecError(
+            path,
+            "%r is not a pool of this spec" % (value,),
+            "Use one of: %s" % ", ".join(sorted(pool_names)) if pool_names else "Define pools first",
         )
     return value
 
@@ -188,14 +288,14 @@ def _server(data, path, engine, index):
     address = _address(data["address"], path + ".address")
     port = _int(data["port"], path + ".port", 1, 65535, "a TCP port")
     low, high = WEIGHT_RANGE[engine]
-    weight = data.get("weight", 1)
-    if isinstance(weight, bool) or not isinstance(weight, int) or not low <= weight <= high:
+    weight = _int(data.get("weight", 1), path + ".weight", low, high, check_range=False)
+    if not low <= weight <= high:
         raise SpecError(
             path + ".weight",
-            "%r is out of range for %s (%d-%d)" % (weight, engine, low, high),
+            "%d is out of range for %s (%d-%d)" % (weight, engine, low, high),
             "0 (drain) exists only on HAProxy; use drain: true for nginx"
             if engine == "nginx" and weight == 0
-            else None,
+            else "Write %s" % _int_range(low, high),
         )
     return Server(
         name=_name(data.get("name", "s%d" % (index + 1)), path + ".name"),
@@ -215,9 +315,7 @@ HEALTH_FIELDS = ("enabled", "path", "expected_status", "interval", "timeout", "f
 def _health_check(data, path):
     data = _mapping(data or {}, path)
     _no_unknown(data, path, HEALTH_FIELDS)
-    hc_path = data.get("path", "/health")
-    if not isinstance(hc_path, str) or not hc_path.startswith("/") or any(c.isspace() for c in hc_path):
-        raise SpecError(path + ".path", "%r is not a URL path" % (hc_path,), "Start it with / and leave out spaces")
+    hc_path = _url_path(data.get("path", "/health"), path + ".path", "a URL path", "/health")
     interval = duration_ms(data.get("interval", "2s"), path + ".interval")
     timeout = duration_ms(data.get("timeout", "2s"), path + ".timeout")
     if interval < 100:
@@ -298,11 +396,10 @@ def _tls(data, path, engine):
             "TLS is on but no certificate is given",
             "Set certificate: /etc/ssl/private/site.pem (and key:), or tls.enabled: false",
         )
-    if not str(cert).startswith("/"):
-        raise SpecError(path + ".certificate", "%r is not an absolute path" % (cert,))
+    cert = _file_path(cert, path + ".certificate")
     key = data.get("key") or None
-    if key and not str(key).startswith("/"):
-        raise SpecError(path + ".key", "%r is not an absolute path" % (key,))
+    if key:
+        key = _file_path(key, path + ".key")
     if engine == "haproxy" and key and key != cert + ".key":
         raise SpecError(
             path + ".key",
@@ -366,13 +463,7 @@ def _frontend(data, path, engine, pool_names):
         bind = _address(bind, path + ".bind")
     tls = _tls(data.get("tls"), path + ".tls", engine)
     port = _int(data.get("port", 443 if tls else 80), path + ".port", 1, 65535, "a TCP port")
-    pool = data.get("pool")
-    if pool not in pool_names:
-        raise SpecError(
-            path + ".pool",
-            "%r is not a pool of this spec" % (pool,),
-            "Use one of: %s" % ", ".join(sorted(pool_names)) if pool_names else "Define pools first",
-        )
+    pool = _pool_ref(data.get("pool"), path + ".pool", pool_names)
     acl_raw = _mapping(data.get("acl") or {}, path + ".acl")
     _no_unknown(acl_raw, path + ".acl", ("allow", "deny"))
     acl = Acl(
@@ -395,12 +486,8 @@ def _frontend(data, path, engine, pool_names):
         rpath = "%s.routes[%d]" % (path, i)
         raw = _mapping(raw, rpath)
         _no_unknown(raw, rpath, ("path_prefix", "pool"))
-        prefix = raw.get("path_prefix")
-        if not isinstance(prefix, str) or not prefix.startswith("/") or any(c.isspace() for c in prefix):
-            raise SpecError(rpath + ".path_prefix", "%r is not a URL path prefix" % (prefix,), "e.g. /payments")
-        if raw.get("pool") not in pool_names:
-            raise SpecError(rpath + ".pool", "%r is not a pool of this spec" % (raw.get("pool"),))
-        routes.append(Route(prefix, raw["pool"]))
+        prefix = _url_path(raw.get("path_prefix"), rpath + ".path_prefix", "a URL path prefix", "/payments")
+        routes.append(Route(prefix, _pool_ref(raw.get("pool"), rpath + ".pool", pool_names)))
     if mode == "tcp":
         for field, on in (
             ("cache", cache.enabled),
@@ -471,9 +558,52 @@ def parse(data, engine):
         timeouts=_timeouts(data.get("timeouts"), "timeouts"),
         retries=_int(data.get("retries", 3), "retries", 0, 100),
         redispatch=_bool(data.get("redispatch", True), "redispatch"),
-        maxconn=_int(data.get("maxconn", 4096), "maxconn", 1, 10000000),
+        maxconn=_maxconn(data.get("maxconn", 4096)),
     )
     return spec
+
+
+def _maxconn(value):
+    maxconn = _int(value, "maxconn", 1)
+    if maxconn > MAX_MAXCONN:
+        # Why this limit: see MAX_MAXCONN in engine_facts.
+        raise SpecError(
+            "maxconn",
+            "%d is more than the %d connections one load balancer host can hold open" % (maxconn, MAX_MAXCONN),
+            "Lower it to %d at most (each connection needs two file descriptors and buffer memory)" % MAX_MAXCONN,
+        )
+    return maxconn
+
+
+# Bind addresses that take a port on every address: "*" and 0.0.0.0 on every
+# IPv4 address; "::" on every IPv6 address and, since Linux binds it dual
+# stack by default (net.ipv6.bindv6only=0, and the renderers ask for v4v6 /
+# ipv6only=off), on every IPv4 address as well.
+IPV4_WILDCARDS = ("*", "0.0.0.0")  # noqa: S104 (names the wildcard, binds nothing)
+IPV6_WILDCARD = "::"
+
+
+def _family(bind):
+    """4 or 6 for an IP address or wildcard, None for a DNS name."""
+    if bind in IPV4_WILDCARDS:
+        return 4
+    try:
+        return ipaddress.ip_address(bind).version
+    except ValueError:
+        return None
+
+
+def _bind_clash(bind, other):
+    """Why two binds on one port clash, or None when they do not."""
+    if bind == other:
+        return "both bind %s" % other
+    for wildcard, specific in ((other, bind), (bind, other)):
+        if wildcard == IPV6_WILDCARD:
+            return "%s takes the port on every IPv6 and IPv4 address" % wildcard
+        # A DNS name may resolve to an IPv4 address: counted as a clash.
+        if wildcard in IPV4_WILDCARDS and _family(specific) in (4, None):
+            return "%s takes the port on every IPv4 address" % wildcard
+    return None
 
 
 def _check_frontends(frontends):
@@ -481,11 +611,11 @@ def _check_frontends(frontends):
         for j, other in enumerate(frontends[:i]):
             if other.name == fe.name:
                 raise SpecError("frontends[%d].name" % i, "%r is already used at frontends[%d]" % (fe.name, j))
-            wildcard = "*" in (fe.bind, other.bind) or "::" in (fe.bind, other.bind)
-            if other.port == fe.port and (wildcard or other.bind == fe.bind):
+            why = _bind_clash(fe.bind, other.bind) if other.port == fe.port else None
+            if why:
                 raise SpecError(
                     "frontends[%d].port" % i,
-                    "port %d clashes with frontends[%d] (%s)" % (fe.port, j, other.name),
+                    "port %d clashes with frontends[%d] (%s): %s" % (fe.port, j, other.name, why),
                     "Give each frontend its own port or bind address",
                 )
 

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import HEALTH_PATH, endpoint
 from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import pool_modes
 from ansible_collections.halb.loadbalancer.plugins.module_utils.response_weights import base_weights
 
@@ -32,17 +33,13 @@ DEFAULT_OPTIONS = {
     "user": "haproxy",
     "group": "haproxy",
     "log": "/dev/log local0",
-    # address:port of a local health URL (/halb-health) that answers 200
+    # address:port of a local health URL (HEALTH_PATH) that answers 200
     # while HAProxy runs; keepalived polls it. None: no such frontend.
     "health_listen": None,
     # host:port (UDP) of the response-time agent: frontends that serve a
     # fastest_response pool also send it their request logs. None: no agent.
     "agent_log": None,
 }
-
-
-def endpoint(address, port):
-    return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
 
 
 def _bind(fe):
@@ -72,6 +69,9 @@ def _global(spec, opts):
             "    # Runtime API (drain, weights, stats): admin level, root only.",
             "    stats socket %s uid 0 gid 0 mode 600 level admin expose-fd listeners" % opts["runtime_socket"],
             "    stats timeout 30s",
+            # No ulimit-n: HAProxy started as root computes it from maxconn
+            # itself (about 2 * maxconn plus its listeners and checks, what
+            # engine_facts.nofile_limit gives) and raises its own limit.
             "    maxconn %d" % spec.maxconn,
             "",
             "defaults",
@@ -194,7 +194,7 @@ def render(spec, **options):
             "    mode http",
             "    bind %s" % opts["health_listen"],
             "    # Answers 200 while HAProxy runs: what keepalived's track script asks.",
-            "    monitor-uri /halb-health",
+            "    monitor-uri %s" % HEALTH_PATH,
         ]
     fastest = set(pool.name for pool in spec.pools if pool.strategy == "fastest_response")
     for fe in spec.frontends:

@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import HEALTH_PATH, endpoint, nofile_limit
 from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import pool_modes
 from ansible_collections.halb.loadbalancer.plugins.module_utils.response_weights import (
     agent_pools,
@@ -29,7 +30,7 @@ DEFAULT_OPTIONS = {
     "access_log": "/var/log/nginx/access.log",
     "cache_dir": "/var/cache/nginx",
     "stream_module": "/usr/lib/nginx/modules/ngx_stream_module.so",
-    # address:port of a local health URL (/halb-health) that answers 200
+    # address:port of a local health URL (HEALTH_PATH) that answers 200
     # while nginx runs; keepalived polls it. None: no such server.
     "health_listen": None,
     # fastest_response pools take their server lines (and weights) from
@@ -44,10 +45,6 @@ DEFAULT_OPTIONS = {
 # least_conn, which sends every idle server the next request: a slow server
 # would always have one in flight).
 METHOD = {"round_robin": None, "least_connections": "least_conn", "fastest_response": None}
-
-
-def endpoint(address, port):
-    return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
 
 
 def _seconds(ms):
@@ -223,6 +220,11 @@ def render(spec, **options):
     lines += [
         "user %s;" % opts["user"],
         "worker_processes auto;",
+        # Open files per worker. Unlike HAProxy, nginx does not raise its
+        # limit to fit worker_connections: the systemd default soft limit
+        # (1024) would cap it far below maxconn ("worker_connections exceed
+        # open file resource limit: 1024").
+        "worker_rlimit_nofile %d;" % nofile_limit(spec.maxconn),
         "pid %s;" % opts["pid"],
         "error_log %s;" % opts["error_log"],
         "",
@@ -269,7 +271,7 @@ def render(spec, **options):
                 "server {",
                 "    listen %s;" % opts["health_listen"],
                 "    access_log off;",
-                "    location = /halb-health {",
+                "    location = %s {" % HEALTH_PATH,
                 '        return 200 "ok\\n";',
                 "    }",
                 "    location / {",

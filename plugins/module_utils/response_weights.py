@@ -26,6 +26,14 @@ __metaclass__ = type
 
 import hashlib
 
+if __name__.startswith("ansible_collections."):
+    from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import TOP_WEIGHT, endpoint
+else:
+    # On the load balancer host this file is a plain module next to the
+    # response agent and a copy of engine_facts.py (see the response_agent
+    # role's tasks/install.yml).
+    from engine_facts import TOP_WEIGHT, endpoint  # pylint: disable=import-error
+
 
 class Ewma(object):
     """Time-based EWMA: a sample's weight depends on the time since the last."""
@@ -48,7 +56,7 @@ class Ewma(object):
         return self.value
 
 
-def target_weights(latency_ms, base_weights, floor=1, max_weight=256, exponent=4.0, noise_ms=20.0):
+def target_weights(latency_ms, base_weights, floor=1, max_weight=TOP_WEIGHT["haproxy"], exponent=4.0, noise_ms=20.0):
     """Weights from smoothed latencies.
 
     latency_ms: {server: smoothed ms or None (never measured)}
@@ -73,7 +81,9 @@ def target_weights(latency_ms, base_weights, floor=1, max_weight=256, exponent=4
 class Balancer(object):
     """Keeps one EWMA per server and turns samples into weights."""
 
-    def __init__(self, base_weights, half_life_s=2.0, floor=1, max_weight=256, exponent=4.0, noise_ms=20.0):
+    def __init__(
+        self, base_weights, half_life_s=2.0, floor=1, max_weight=TOP_WEIGHT["haproxy"], exponent=4.0, noise_ms=20.0
+    ):
         self.base_weights = dict(base_weights)
         self.floor, self.max_weight, self.exponent, self.noise_ms = floor, max_weight, exponent, noise_ms
         self.ewma = dict((server, Ewma(half_life_s)) for server in base_weights)
@@ -98,21 +108,16 @@ def changes(old, new):
 
 # --- what the engines are given -------------------------------------------
 
-# Rendered weights of a fastest_response pool are scaled up so the agent has
-# room to lower them smoothly: the largest configured weight maps to the
-# engine's top weight.
-TOP_WEIGHT = {"haproxy": 256, "nginx": 1000}
-
 
 def base_weights(weights, engine):
-    """Configured weights scaled to the engine's range: {name: int}."""
+    """Configured weights scaled to the engine's range: {name: int}.
+
+    Rendered weights of a fastest_response pool are scaled up so the agent
+    has room to lower them smoothly: the largest configured weight maps to
+    the engine's top weight (engine_facts.TOP_WEIGHT)."""
     top = TOP_WEIGHT[engine]
     scale = top // max(list(weights.values()) + [1])
     return dict((name, max(1, weight * scale)) for name, weight in weights.items())
-
-
-def endpoint(address, port):
-    return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
 
 
 def nginx_server_lines(servers, weights):

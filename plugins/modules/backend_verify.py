@@ -265,11 +265,13 @@ from ansible_collections.halb.loadbalancer.plugins.module_utils.backend_probe im
     summary_message,
 )
 
+# \Z, not "$": "$" also matches before a trailing newline, which would end
+# the request line or header early.
 # RFC 9110 token characters; anything else would break the request line.
-METHOD_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+METHOD_RE = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+\Z")
 # Printable ASCII without spaces: the path goes into the request line as it is.
-PATH_RE = re.compile(r"^/[!-~]*$")
-HOST_RE = re.compile(r"^[!-~]+$")
+PATH_RE = re.compile(r"/[!-~]*\Z")
+HOST_RE = re.compile(r"[!-~]+\Z")
 
 
 def option_errors(params):

@@ -184,6 +184,7 @@ commands:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import WEIGHT_RANGE
 from ansible_collections.halb.loadbalancer.plugins.module_utils.haproxy_runtime import (
     ADMIN_STATES,
     DEFAULT_SOCKET,
@@ -241,8 +242,9 @@ def public(report):
 
 def check_params(module):
     params = module.params
-    if params["weight"] is not None and not 0 <= params["weight"] <= 256:
-        module.fail_json(msg="weight: %d is out of range; HAProxy takes 0 to 256." % params["weight"])
+    low, high = WEIGHT_RANGE["haproxy"]
+    if params["weight"] is not None and not low <= params["weight"] <= high:
+        module.fail_json(msg="weight: %d is out of range; HAProxy takes %d to %d." % (params["weight"], low, high))
     if params["wait_timeout"] < 0:
         module.fail_json(msg="wait_timeout: %d is negative; give the seconds to wait." % params["wait_timeout"])
     if params["wait_interval"] <= 0:

@@ -26,6 +26,15 @@ options:
         C(redispatch), C(maxconn).
       - "Every invalid field fails the task with its path and the fix,
         for example C(pools[1].servers[2].port: 70000 is not a TCP port (1-65535))."
+      - Numbers may be given as strings of digits (as templating often produces them).
+      - Pool C(strategy) is one of V(round_robin), V(least_connections) or V(fastest_response); V(weighted_round_robin)
+        and V(weighted_least_connections) are accepted as aliases (weights always apply).
+      - V(fastest_response) is weighted round robin underneath (HAProxy C(balance roundrobin), nginx's default method)
+        whose weights the response-time agent (role C(halb.loadbalancer.response_agent)) sets from measured response
+        times, weight = configured x ((fastest + 20 ms) / (own + 20 ms)) ^ 4 by default. HTTP pools only.
+      - Server weights are 0-256 for HAProxy and 1-1000 for nginx.
+      - C(maxconn) is at most 500000. The nginx config gets C(worker_rlimit_nofile) of 2 x maxconn + 1024 (two
+        descriptors per proxied connection, plus room for listeners and logs); HAProxy sizes its own limit.
     type: dict
     required: true
   engine:
@@ -139,7 +148,12 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec, render_haproxy, render_nginx
+from ansible_collections.halb.loadbalancer.plugins.module_utils import (
+    engine_facts,
+    lb_spec,
+    render_haproxy,
+    render_nginx,
+)
 
 RENDERERS = {"haproxy": render_haproxy.render, "nginx": render_nginx.render}
 DEFAULT_DEST = {"haproxy": "/etc/haproxy/haproxy.cfg", "nginx": "/etc/nginx/nginx.conf"}
@@ -198,7 +212,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             spec=dict(type="dict", required=True),
-            engine=dict(type="str", required=True, choices=["haproxy", "nginx"]),
+            engine=dict(type="str", required=True, choices=list(engine_facts.ENGINES)),
             dest=dict(type="path"),
             validate=dict(type="bool", default=True),
             backup=dict(type="bool", default=True),

@@ -19,7 +19,7 @@ GOOD_LB_VARS = {
     "keepalived_vip": "127.0.0.100",
     "keepalived_interface": "lo",
     "keepalived_advert_int": 0.1,
-    "haproxy_backend_servers": [
+    "lb_backend_servers": [
         {"name": "be1", "address": "127.0.0.21", "port": 8080},
         {"name": "be2", "address": "127.0.0.22", "port": 8080},
     ],
@@ -52,8 +52,18 @@ def run_preflight(tmp_path, lb_vars=None, lb1=None, lb2=None):
     )
 
 
-def test_good_inventory_passes(tmp_path):
-    result = run_preflight(tmp_path)
+@pytest.mark.parametrize(
+    "lb_vars",
+    [
+        {},
+        {"lb_engine": "nginx"},
+        # Templating often yields numbers as strings: they are numbers.
+        {"lb_frontend_port": "8080", "lb_maxconn": "2048"},
+    ],
+    ids=["haproxy", "nginx", "numeric-strings"],
+)
+def test_good_inventory_passes(tmp_path, lb_vars):
+    result = run_preflight(tmp_path, lb_vars=lb_vars)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -71,33 +81,40 @@ def test_good_inventory_passes(tmp_path):
         (
             {
                 "lb_vars": {
-                    "haproxy_backend_servers": [
+                    "lb_backend_servers": [
                         {"name": "be1", "address": "127.0.0.21", "port": 8080},
                         {"name": "be2", "address": "127.0.0.21", "port": 8080},
                     ]
                 }
             },
-            "haproxy_backend_servers[1] (be2): 127.0.0.21 port 8080 is already listed at haproxy_backend_servers[0]",
+            "lb_backend_servers[1]: 127.0.0.21 port 8080 is already listed at servers[0]",
         ),
-        ({"lb_vars": {"haproxy_backend_servers": []}}, "haproxy_backend_servers: the backend pool is empty"),
+        ({"lb_vars": {"lb_backend_servers": []}}, "lb_backend_servers: the pool is empty"),
         ({"lb_vars": {"keepalived_interface": "nope0"}}, "keepalived_interface: nope0 does not exist on lb1"),
         ({"lb_vars": {"keepalived_auth_pass": "secret"}}, "VRRPv3 has no authentication (RFC 5798)"),
-        ({"lb_vars": {"haproxy_strategy": "fastest"}}, "value of haproxy_strategy must be one of"),
-        ({"lb_vars": {"keepalived_vip": "", "haproxy_strategy": "round_robin"}}, "keepalived_vip is not set for lb1"),
+        ({"lb_vars": {"lb_strategy": "fastest"}}, "value of lb_strategy must be one of"),
+        ({"lb_vars": {"lb_engine": "traefik"}}, "value of lb_engine must be one of: haproxy, nginx"),
+        ({"lb_vars": {"keepalived_vip": "", "lb_strategy": "round_robin"}}, "keepalived_vip is not set for lb1"),
+        ({"lb_vars": {"lb_timeout_connect": "5 seconds"}}, "lb_timeout_connect: '5 seconds' is not a duration"),
         (
-            {"lb_vars": {"haproxy_timeout_connect": "5 seconds"}},
-            "the LB spec built from the haproxy_* variables: timeouts.connect: '5 seconds' is not a duration",
+            {
+                "lb_vars": {
+                    "lb_engine": "nginx",
+                    "lb_backend_servers": [{"name": "be1", "address": "127.0.0.21", "port": 8080, "weight": 0}],
+                }
+            },
+            "lb_backend_servers[0].weight: 0 is out of range for nginx (1-1000)",
         ),
         (
             {
                 "lb_vars": {
-                    "haproxy_spec": {
+                    "lb_spec": {
                         "pools": [{"name": "shop", "servers": [{"address": "127.0.0.21", "port": 70000}]}],
                         "frontends": [{"port": 80, "pool": "shop"}],
                     }
                 }
             },
-            "haproxy_spec.pools[0].servers[0].port: 70000 is not a TCP port (1-65535)",
+            "lb_spec.pools[0].servers[0].port: 70000 is not a TCP port (1-65535)",
         ),
     ],
     ids=[
@@ -108,8 +125,10 @@ def test_good_inventory_passes(tmp_path):
         "unknown-interface",
         "vrrpv3-with-password",
         "unknown-strategy",
+        "unknown-engine",
         "missing-vip",
         "timeout-not-duration",
+        "nginx-weight-zero",
         "full-spec-bad-port",
     ],
 )

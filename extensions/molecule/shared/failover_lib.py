@@ -33,7 +33,12 @@ OUTAGE_LIMIT_MS = float(os.environ.get("HALB_OUTAGE_LIMIT_MS", "1000"))
 class Scenario:
     def __init__(self):
         self.runner = AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
-        self.lbs = sorted(self.runner.get_hosts("lb"))
+        # Load balancers by keepalived priority, highest first: lbs[0] is the
+        # MASTER while all are healthy, lbs[1] takes over from it.
+        priority = {
+            name: int(self.runner.get_variables(name)["keepalived_priority"]) for name in self.runner.get_hosts("lb")
+        }
+        self.lbs = sorted(priority, key=lambda name: -priority[name])
         self.backends = sorted(self.runner.get_hosts("backends"))
         lb_vars = self.runner.get_variables(self.lbs[0])
         self.engine = lb_vars.get("lb_engine", "haproxy")
@@ -81,8 +86,8 @@ class Scenario:
         raise AssertionError(f"VIP {self.vip}: wanted a single holder {expected or ''}, found {found} after {timeout}s")
 
     def other(self, name: str) -> str:
-        (other,) = [n for n in self.lbs if n != name]
-        return other
+        """The node that takes the VIP over from `name`: the highest priority of the rest."""
+        return next(n for n in self.lbs if n != name)
 
     def measure(self, name: str, action, until, timeout: float = 20.0) -> Poller:
         """Poll the VIP every 20 ms around action(); stop when until(t0) holds."""
@@ -102,11 +107,23 @@ class Scenario:
         assert held, f"{name}: requests through the VIP did not recover within {timeout}s"
         return poller
 
+    def platform(self) -> dict:
+        """What the figures were measured on: Debian release, engine, keepalived."""
+        host = self.host(self.lbs[0])
+        engine_version = {"haproxy": "haproxy -v", "nginx": "nginx -v 2>&1"}[self.engine]
+        return {
+            "debian": host.run(". /etc/os-release && echo $VERSION_ID").stdout.strip(),
+            "engine": self.engine,
+            "engine_version": host.run(engine_version).stdout.splitlines()[0].strip(),
+            "keepalived_version": host.run("keepalived --version 2>&1").stdout.splitlines()[0].strip(),
+            "lb_nodes": len(self.lbs),
+        }
+
     def write_results(self, scenario: str):
         path = os.path.join(REPO, ".state", f"molecule-{scenario}-failover.json")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as handle:
-            json.dump(self.results, handle, indent=2, sort_keys=True)
+            json.dump({"platform": self.platform(), "steps": self.results}, handle, indent=2, sort_keys=True)
         print(f"\n[failover] figures written to {path}")
 
 

@@ -1,14 +1,21 @@
 # The response-time agent behind the fastest_response strategy.
 #
 #   engine request logs (UDP, loopback) -> per-server response time samples
-#     -> EWMA (half-life) -> weights (fastest/own)^2, floor >= 1
+#     -> EWMA (half-life) -> weights configured x
+#        ((fastest + noise_ms) / (own + noise_ms))^exponent (4 by default),
+#        floor >= 1
 #     -> HAProxy: runtime API "set server pool/name weight N" (no reload)
 #     -> nginx:   the pool's server file, checked with nginx -t, graceful
 #                 reload at most every min_reload_interval_s seconds
 #
-# The engine keeps least-connections balancing underneath; the agent only
-# tilts it towards the servers that answer fastest. Each weight change is
+# The engine balances by weighted round robin underneath (HAProxy
+# "balance roundrobin", nginx's default); the agent only sets the weights,
+# tilting it towards the servers that answer fastest. Each weight change is
 # logged. Run by systemd (halb-response-agent.service) with its JSON config.
+#
+# Installed in /opt/halb-response-agent/ next to copies of the collection's
+# engine_facts.py, response_weights.py and haproxy_runtime.py, imported here
+# as plain modules (roles/response_agent/tasks/install.yml).
 import json
 import os
 import re
@@ -20,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import engine_facts
 import haproxy_runtime
 import response_weights
 
@@ -47,14 +55,14 @@ class Agent:
                     base,
                     half_life_s=config["half_life_s"],
                     floor=config["floor"],
-                    max_weight=response_weights.TOP_WEIGHT[self.engine],
+                    max_weight=engine_facts.TOP_WEIGHT[self.engine],
                     exponent=config["exponent"],
                     noise_ms=config.get("noise_ms", 20.0),
                 ),
                 "applied": dict(base),
             }
             for s in spec["servers"]:
-                self.by_endpoint[response_weights.endpoint(s["address"], s["port"])] = (pool, s["name"])
+                self.by_endpoint[engine_facts.endpoint(s["address"], s["port"])] = (pool, s["name"])
         self.last_apply = 0.0
         self.last_reload = 0.0
         self.last_reapply = 0.0

@@ -152,3 +152,69 @@ def test_config_numbers_quoted_by_templating_are_read_as_numbers(tmp_path):
     assert loaded["half_life_s"] == 2.0 and loaded["floor"] == 1
     assert loaded["pools"]["shop"]["servers"][0]["weight"] == 256
     agent_mod.Agent(loaded)  # builds without a type error
+
+
+# --- what the role installs on the host ---------------------------------------
+
+ROLE = os.path.join(ROOT, "roles", "response_agent")
+
+
+def installed_files():
+    """Source paths of the files install.yml copies into /opt/halb-response-agent/."""
+    import yaml
+
+    with open(os.path.join(ROLE, "tasks", "install.yml")) as handle:
+        tasks = yaml.safe_load(handle)
+    copies = [t for t in tasks if (t.get("ansible.builtin.copy") or {}).get("dest") == "/opt/halb-response-agent/"]
+    assert len(copies) == 1, "one task copies the agent and its modules"
+    paths = []
+    for item in copies[0]["loop"]:
+        path = item.replace("{{ role_path }}", ROLE)
+        paths.append(os.path.normpath(path if os.path.isabs(path) else os.path.join(ROLE, "files", path)))
+    return paths
+
+
+def test_install_copies_every_module_the_agent_imports():
+    """The agent and the modules copied with it import each other as plain
+    top-level modules: each one they import must be in the copy list."""
+    import ast
+
+    copied = installed_files()
+    names = set(os.path.splitext(os.path.basename(path))[0] for path in copied)
+    assert {"halb_response_agent", "engine_facts", "response_weights", "haproxy_runtime"} <= names
+    module_utils = set(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "module_utils")))
+    for path in copied:
+        assert os.path.exists(path), path
+        with open(path) as handle:
+            tree = ast.parse(handle.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported = [node.module.rsplit(".", 1)[-1]]
+            else:
+                continue
+            for name in imported:
+                if name in module_utils:
+                    assert name in names, "%s imports %s, which install.yml does not copy" % (path, name)
+
+
+def test_agent_runs_from_its_install_directory_alone(tmp_path):
+    """As on the host: the copied files in one directory, no collection on
+    sys.path (python -I ignores PYTHONPATH and the user's site)."""
+    import shutil
+    import subprocess
+
+    for path in installed_files():
+        shutil.copy(path, str(tmp_path))
+    # The agent's own directory is on sys.path, as when systemd runs the script.
+    code = (
+        "import sys; sys.path.insert(0, %r); import halb_response_agent as a; "
+        "assert 'ansible_collections' not in sys.modules, sorted(sys.modules); "
+        "print(a.engine_facts.TOP_WEIGHT['nginx'], a.response_weights.endpoint('2001:db8::1', 80))" % str(tmp_path)
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", code], cwd=str(tmp_path), capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1000", "[2001:db8::1]:80"]

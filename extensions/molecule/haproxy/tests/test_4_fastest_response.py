@@ -16,7 +16,7 @@ def fastest_response_pool():
     site = os.path.join(ROOT, "playbooks", "site.yml")
     inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])  # with its group_vars
     run = subprocess.run(
-        ["ansible-playbook", "-i", inventory, site, "-e", "haproxy_strategy=fastest_response"],
+        ["ansible-playbook", "-i", inventory, site, "-e", "lb_strategy=fastest_response"],
         capture_output=True,
         text=True,
         timeout=900,

@@ -4,6 +4,8 @@ the fix; good input is normalized."""
 import copy
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec
 
@@ -126,12 +128,12 @@ BAD = [
     (
         "bad-ipv6",
         ("pools.0.servers.0.address", "2001:db8::zz"),
-        "pools[0].servers[0].address: 2001:db8::zz is not a valid IPv6 address",
+        "pools[0].servers[0].address: '2001:db8::zz' is not a valid IPv6 address",
     ),
     (
         "bad-ipv4",
         ("pools.0.servers.0.address", "192.0.2.300"),
-        "pools[0].servers[0].address: 192.0.2.300 is neither an IP address nor a DNS name",
+        "pools[0].servers[0].address: '192.0.2.300' is neither an IP address nor a DNS name",
     ),
     ("unknown-mode", ("frontends.0.mode", "udp"), "frontends[0].mode: unknown mode 'udp'. Use http or tcp"),
     (
@@ -162,7 +164,7 @@ BAD = [
     (
         "weight-not-int",
         ("pools.0.servers.0.weight", "heavy"),
-        "pools[0].servers[0].weight: 'heavy' is out of range for haproxy",
+        "pools[0].servers[0].weight: 'heavy' must be a number. Write a whole number from 0 to 256",
     ),
     ("backup-not-bool", ("pools.0.servers.0.backup", "yes"), "pools[0].servers[0].backup: 'yes' is not a boolean"),
     ("all-drained", ("pools.1.servers.0.drain", True), "pools[1].servers: every active server is drained"),
@@ -191,11 +193,270 @@ BAD = [
         ("pools.0.servers.0.fail_timeout", "500ms"),
         "pools[0].servers[0].fail_timeout: '500ms' is not a whole number of seconds",
     ),
-    ("retries-negative", ("retries", -1), "retries: -1 is not a number (0-100)"),
+    ("retries-negative", ("retries", -1), "retries: -1 is out of range (0-100). Write a whole number from 0 to 100"),
+]
+
+# The validator is strict: every string it accepts ends up in a config file.
+STRICT = [
+    # A trailing newline ("$" would let it through) ends a config line early.
+    ("name-newline", ("pools.0.servers.0.name", "web1\n"), "pools[0].servers[0].name: 'web1\\n' is not a valid name"),
+    ("pool-name-newline", ("pools.0.name", "shop\n"), "pools[0].name: 'shop\\n' is not a valid name"),
+    ("frontend-name-newline", ("frontends.0.name", "www\n"), "frontends[0].name: 'www\\n' is not a valid name"),
+    (
+        "ipv4-newline",
+        ("pools.0.servers.0.address", "192.0.2.1\n"),
+        "pools[0].servers[0].address: '192.0.2.1\\n' is neither an IP address nor a DNS name. Write an IP address",
+    ),
+    (
+        "dns-newline",
+        ("pools.0.servers.0.address", "host.example\n"),
+        "pools[0].servers[0].address: 'host.example\\n' is neither an IP address nor a DNS name",
+    ),
+    (
+        "bind-newline",
+        ("frontends.0.bind", "127.0.0.1\n"),
+        "frontends[0].bind: '127.0.0.1\\n' is neither an IP address nor a DNS name",
+    ),
+    (
+        "dns-label-too-long",
+        ("pools.0.servers.0.address", "a" * 64 + ".example"),
+        "pools[0].servers[0].address: '%s.example' is neither an IP address nor a DNS name" % ("a" * 64),
+    ),
+    (
+        "dns-name-too-long",
+        ("pools.0.servers.0.address", ".".join(["a" * 63] * 4)),
+        "pools[0].servers[0].address: '%s' is neither an IP address nor a DNS name" % ".".join(["a" * 63] * 4),
+    ),
+    (
+        "dns-label-hyphen",
+        ("pools.0.servers.0.address", "-web.example"),
+        "pools[0].servers[0].address: '-web.example' is neither an IP address nor a DNS name",
+    ),
+    (
+        "dns-empty-label",
+        ("pools.0.servers.0.address", "web..example"),
+        "pools[0].servers[0].address: 'web..example' is neither an IP address nor a DNS name",
+    ),
+    (
+        "dns-semicolon",
+        ("pools.0.servers.0.address", "web;example"),
+        "pools[0].servers[0].address: 'web;example' is neither an IP address nor a DNS name",
+    ),
+    # ipaddress takes any text after "%" as the zone: "fe80::1%x;y" parses.
+    (
+        "zone-index",
+        ("pools.0.servers.0.address", "fe80::1%eth0;"),
+        "pools[0].servers[0].address: 'fe80::1%eth0;' has a zone index. Write the address without %<interface>",
+    ),
+    ("bind-zone-index", ("frontends.0.bind", "fe80::1%lo"), "frontends[0].bind: 'fe80::1%lo' has a zone index"),
+    (
+        "cidr-zone-index",
+        ("frontends.0.acl", {"allow": ["fe80::%eth0/64"]}),
+        "frontends[0].acl.allow[0]: 'fe80::%eth0/64' is not a CIDR network",
+    ),
+    (
+        "cidr-not-text",
+        ("frontends.0.acl", {"deny": [10]}),
+        "frontends[0].acl.deny[0]: 10 is not a CIDR network",
+    ),
+    # Numbers: strings of digits are numbers, other strings and bools are not.
+    (
+        "port-text",
+        ("pools.0.servers.0.port", "http"),
+        "pools[0].servers[0].port: 'http' must be a number. Write a whole number from 1 to 65535",
+    ),
+    ("port-bool", ("pools.0.servers.0.port", True), "pools[0].servers[0].port: True must be a number"),
+    # "²".isdigit() is true, but int() cannot read it.
+    ("port-superscript", ("frontends.0.port", "8²"), "frontends[0].port: '8²' must be a number"),
+    ("port-float", ("frontends.0.port", 80.5), "frontends[0].port: 80.5 must be a whole number"),
+    ("port-string-out-of-range", ("frontends.0.port", "70000"), "frontends[0].port: 70000 is not a TCP port (1-65535)"),
+    ("weight-bool", ("pools.0.servers.0.weight", True), "pools[0].servers[0].weight: True must be a number"),
+    (
+        "weight-string-out-of-range",
+        ("pools.0.servers.0.weight", "300"),
+        "pools[0].servers[0].weight: 300 is out of range for haproxy (0-256). Write a whole number from 0 to 256",
+    ),
+    (
+        "max-fails-text",
+        ("pools.0.servers.0.max_fails", "three"),
+        "pools[0].servers[0].max_fails: 'three' must be a number",
+    ),
+    ("fall-text", ("pools.0.health_check", {"fall": "often"}), "pools[0].health_check.fall: 'often' must be a number"),
+    ("rise-none", ("pools.0.health_check", {"rise": None}), "pools[0].health_check.rise: None must be a number"),
+    ("retries-text", ("retries", "some"), "retries: 'some' must be a number. Write a whole number from 0 to 100"),
+    ("keepalive-text", ("pools.0.keepalive", "on"), "pools[0].keepalive: 'on' must be a number"),
+    ("rate-limit-text", ("frontends.0.rate_limit", "10/s"), "frontends[0].rate_limit: '10/s' must be a number"),
+    ("maxconn-text", ("maxconn", "lots"), "maxconn: 'lots' must be a number"),
+    (
+        "maxconn-too-high",
+        ("maxconn", 500001),
+        "maxconn: 500001 is more than the 500000 connections one load balancer host can hold open. "
+        "Lower it to 500000 at most",
+    ),
+    ("maxconn-string-too-high", ("maxconn", "2000000"), "maxconn: 2000000 is more than the 500000 connections"),
+    # TLS files: absolute, safe characters only, no "..".
+    (
+        "cert-space",
+        ("frontends.0.tls", {"certificate": "/etc/ssl/my site.pem"}),
+        "frontends[0].tls.certificate: '/etc/ssl/my site.pem' has characters a config file cannot take as they are. "
+        "Use an absolute path of letters, digits and / . _ - + @ only",
+    ),
+    (
+        "cert-semicolon",
+        ("frontends.0.tls", {"certificate": "/etc/ssl/site.pem;"}),
+        "frontends[0].tls.certificate: '/etc/ssl/site.pem;' has characters a config file cannot take",
+    ),
+    (
+        "cert-newline",
+        ("frontends.0.tls", {"certificate": "/etc/ssl/site.pem\n"}),
+        "frontends[0].tls.certificate: '/etc/ssl/site.pem\\n' has characters a config file cannot take",
+    ),
+    (
+        "cert-dotdot",
+        ("frontends.0.tls", {"certificate": "/etc/ssl/../shadow"}),
+        "frontends[0].tls.certificate: '/etc/ssl/../shadow' has a '..' component. Write the path without '..'",
+    ),
+    (
+        "cert-not-text",
+        ("frontends.0.tls", {"certificate": ["/etc/ssl/site.pem"]}),
+        "frontends[0].tls.certificate: ['/etc/ssl/site.pem'] is not an absolute path",
+    ),
+    (
+        "key-brace",
+        (("frontends.0.tls", {"certificate": "/etc/ssl/site.pem", "key": "/etc/ssl/{site}.key"}), "nginx"),
+        "frontends[0].tls.key: '/etc/ssl/{site}.key' has characters a config file cannot take",
+    ),
+    (
+        "key-quote",
+        (("frontends.0.tls", {"certificate": "/etc/ssl/site.pem", "key": '/etc/ssl/"site.key'}), "nginx"),
+        "frontends[0].tls.key: '/etc/ssl/\"site.key' has characters a config file cannot take",
+    ),
+    (
+        "key-relative",
+        (("frontends.0.tls", {"certificate": "/etc/ssl/site.pem", "key": "site.key"}), "nginx"),
+        "frontends[0].tls.key: 'site.key' is not an absolute path",
+    ),
+    # URL paths: RFC 3986 path characters only.
+    (
+        "health-path-space",
+        ("pools.0.health_check", {"path": "/health check"}),
+        "pools[0].health_check.path: '/health check' is not a URL path. Start it with / and use only letters, digits",
+    ),
+    (
+        "health-path-newline",
+        ("pools.0.health_check", {"path": "/health\n"}),
+        "pools[0].health_check.path: '/health\\n' is not a URL path",
+    ),
+    (
+        "health-path-semicolon",
+        ("pools.0.health_check", {"path": "/health;"}),
+        "pools[0].health_check.path: '/health;' is not a URL path",
+    ),
+    (
+        "health-path-brace",
+        ("pools.0.health_check", {"path": "/health{x}"}),
+        "pools[0].health_check.path: '/health{x}' is not a URL path",
+    ),
+    (
+        "health-path-quote",
+        ("pools.0.health_check", {"path": "/health'"}),
+        'pools[0].health_check.path: "/health\'" is not a URL path',
+    ),
+    (
+        "health-path-hash",
+        ("pools.0.health_check", {"path": "/health#ok"}),
+        "pools[0].health_check.path: '/health#ok' is not a URL path",
+    ),
+    (
+        "health-path-bad-escape",
+        ("pools.0.health_check", {"path": "/health%2"}),
+        "pools[0].health_check.path: '/health%2' is not a URL path",
+    ),
+    (
+        "route-prefix-space",
+        ("frontends.0.routes", [{"path_prefix": "/pay ments", "pool": "pay"}]),
+        "frontends[0].routes[0].path_prefix: '/pay ments' is not a URL path prefix. Start it with /",
+    ),
+    (
+        "route-prefix-newline",
+        ("frontends.0.routes", [{"path_prefix": "/pay\n", "pool": "pay"}]),
+        "frontends[0].routes[0].path_prefix: '/pay\\n' is not a URL path prefix",
+    ),
+    (
+        "route-prefix-quote",
+        ("frontends.0.routes", [{"path_prefix": '/pay"', "pool": "pay"}]),
+        "frontends[0].routes[0].path_prefix: '/pay\"' is not a URL path prefix",
+    ),
+    # Bind clashes: wildcards take the port on every address of their family.
+    (
+        "bind-ipv4-wildcard",
+        (
+            "frontends",
+            [
+                {"name": "a", "bind": "0.0.0.0", "port": 80, "pool": "shop"},  # noqa: S104
+                {"name": "b", "bind": "127.0.0.1", "port": 80, "pool": "pay"},
+            ],
+        ),
+        "frontends[1].port: port 80 clashes with frontends[0] (a): 0.0.0.0 takes the port on every IPv4 address",
+    ),
+    (
+        "bind-ipv4-wildcard-second",
+        (
+            "frontends",
+            [
+                {"name": "a", "bind": "192.0.2.1", "port": 80, "pool": "shop"},
+                {"name": "b", "bind": "*", "port": 80, "pool": "pay"},
+            ],
+        ),
+        "frontends[1].port: port 80 clashes with frontends[0] (a): * takes the port on every IPv4 address",
+    ),
+    (
+        "bind-star-and-zeros",
+        (
+            "frontends",
+            [
+                {"name": "a", "bind": "*", "port": 80, "pool": "shop"},
+                {"name": "b", "bind": "0.0.0.0", "port": 80, "pool": "pay"},  # noqa: S104
+            ],
+        ),
+        "frontends[1].port: port 80 clashes with frontends[0] (a): * takes the port on every IPv4 address",
+    ),
+    (
+        "bind-ipv6-wildcard-dual-stack",
+        (
+            "frontends",
+            [
+                {"name": "a", "bind": "::", "port": 80, "pool": "shop"},
+                {"name": "b", "bind": "192.0.2.1", "port": 80, "pool": "pay"},
+            ],
+        ),
+        "frontends[1].port: port 80 clashes with frontends[0] (a): :: takes the port on every IPv6 and IPv4 address",
+    ),
+    (
+        "bind-same-address",
+        (
+            "frontends",
+            [
+                {"name": "a", "bind": "2001:db8::1", "port": 80, "pool": "shop"},
+                {"name": "b", "bind": "2001:DB8:0::1", "port": 80, "pool": "pay"},
+            ],
+        ),
+        "frontends[1].port: port 80 clashes with frontends[0] (a): both bind 2001:db8::1",
+    ),
+    # Values that used to raise TypeError instead of a SpecError.
+    ("strategy-list", ("pools.0.strategy", ["round_robin"]), "pools[0].strategy: unknown strategy ['round_robin']"),
+    ("pool-ref-dict", ("frontends.0.pool", {"name": "shop"}), "frontends[0].pool: {'name': 'shop'} is not a pool"),
+    (
+        "route-pool-list",
+        ("frontends.0.routes", [{"path_prefix": "/pay", "pool": ["pay"]}]),
+        "frontends[0].routes[0].pool: ['pay'] is not a pool of this spec. Use one of: pay, shop",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("change", "expected"), [case[1:] for case in BAD], ids=[case[0] for case in BAD])
+@pytest.mark.parametrize(
+    ("change", "expected"), [case[1:] for case in BAD + STRICT], ids=[case[0] for case in BAD + STRICT]
+)
 def test_bad_input_names_field_and_fix(change, expected):
     if isinstance(change[0], tuple):
         (path, value), engine = change
@@ -209,6 +470,7 @@ def test_bad_input_names_field_and_fix(change, expected):
 
 def test_enough_distinct_bad_inputs():
     assert len({case[0] for case in BAD}) >= 25
+    assert len({case[0] for case in BAD + STRICT}) == len(BAD + STRICT)
 
 
 def test_unknown_engine():
@@ -246,3 +508,116 @@ def test_good_spec_is_normalized(engine):
 )
 def test_durations(text, ms):
     assert lb_spec.duration_ms(text, "x") == ms
+
+
+# --- strict, but not stricter than needed ---------------------------------
+
+NUMERIC_STRINGS = [
+    ("pools.0.servers.0.port", "8080", lambda spec: spec.pools[0].servers[0].port, 8080),
+    ("pools.0.servers.0.weight", "2", lambda spec: spec.pools[0].servers[0].weight, 2),
+    ("pools.0.servers.0.weight", " 3 ", lambda spec: spec.pools[0].servers[0].weight, 3),
+    ("pools.0.servers.0.max_fails", "5", lambda spec: spec.pools[0].servers[0].max_fails, 5),
+    ("pools.0.health_check", {"fall": "4", "rise": "1", "expected_status": "204"},
+     lambda spec: (spec.pools[0].health_check.fall, spec.pools[0].health_check.rise,
+                   spec.pools[0].health_check.expected_status), (4, 1, 204)),
+    ("pools.0.keepalive", "16", lambda spec: spec.pools[0].keepalive, 16),
+    ("frontends.0.port", "8080", lambda spec: spec.frontends[0].port, 8080),
+    ("frontends.0.rate_limit", "50", lambda spec: spec.frontends[0].rate_limit, 50),
+    ("frontends.0.cache", {"size_mb": "8", "max_object_kb": "64"},
+     lambda spec: (spec.frontends[0].cache.size_mb, spec.frontends[0].cache.max_object_kb), (8, 64)),
+    ("retries", "2", lambda spec: spec.retries, 2),
+    ("maxconn", "20000", lambda spec: spec.maxconn, 20000),
+    ("maxconn", 500000, lambda spec: spec.maxconn, 500000),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "value", "read", "expected"), NUMERIC_STRINGS)
+def test_numeric_strings_are_numbers(path, value, read, expected):
+    """Templating often turns numbers into strings: "2" is the number 2."""
+    data, engine = with_change(path, value)
+    assert read(lb_spec.parse(data, engine)) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("pools.0.servers.0.address", "web1.example.com"),
+        ("pools.0.servers.0.address", "WEB-1.Example.COM"),
+        ("pools.0.servers.0.address", "a" * 63 + ".example"),
+        ("pools.0.servers.0.address", ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])),  # 253 characters
+        ("pools.0.servers.0.address", "localhost"),
+        ("pools.0.health_check", {"path": "/status%20page/a:b@c/-._~!$&()*+,="}),
+        ("frontends.0.routes", [{"path_prefix": "/api/v1.0/~user", "pool": "pay"}]),
+        ("frontends.0.tls", {"certificate": "/etc/ssl/private/site+chain@v2_1.pem"}),
+        ("frontends.0.tls", {"certificate": "/etc/haproxy/certs/"}),  # HAProxy loads a directory
+    ],
+)
+def test_unusual_but_valid_input_is_accepted(path, value):
+    data, engine = with_change(path, value)
+    lb_spec.parse(data, engine)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("*", "2001:db8::1"),  # * and 0.0.0.0 take IPv4 addresses only
+        ("0.0.0.0", "::1"),  # noqa: S104
+        ("127.0.0.1", "127.0.0.2"),
+        ("192.0.2.1", "2001:db8::1"),
+    ],
+)
+def test_binds_that_do_not_clash(first, second):
+    data = base()
+    data["frontends"] = [
+        {"name": "a", "bind": first, "port": 80, "pool": "shop"},
+        {"name": "b", "bind": second, "port": 80, "pool": "pay"},
+    ]
+    spec = lb_spec.parse(data, "haproxy")
+    assert [fe.port for fe in spec.frontends] == [80, 80]
+
+
+def test_dns_name_bind_clashes_with_a_wildcard():
+    """A name may resolve to an IPv4 address: it counts as one."""
+    data = base()
+    data["frontends"] = [
+        {"name": "a", "bind": "lb.example", "port": 80, "pool": "shop"},
+        {"name": "b", "bind": "*", "port": 80, "pool": "pay"},
+    ]
+    with pytest.raises(lb_spec.SpecError, match=r"^frontends\[1\]\.port: port 80 clashes with frontends\[0\] \(a\)"):
+        lb_spec.parse(data, "haproxy")
+
+
+# Characters that end a directive or a line, or open a block or a string, in
+# HAProxy or nginx configs.
+DANGEROUS = ("\n", "\r", ";", "{", "}", '"', "'", "#", " ", "\t")
+STRING_FIELDS = {
+    "server name": ("pools.0.servers.0.name", lambda v: v),
+    "pool name": ("pools.1.name", lambda v: v),
+    "server address": ("pools.0.servers.0.address", lambda v: v),
+    "bind": ("frontends.0.bind", lambda v: v),
+    "health path": ("pools.0.health_check", lambda v: {"path": v}),
+    "route prefix": ("frontends.0.routes", lambda v: [{"path_prefix": v, "pool": "pay"}]),
+    "certificate": ("frontends.0.tls", lambda v: {"certificate": v}),
+}
+near_valid = st.one_of(
+    st.text(),
+    st.builds(
+        lambda head, bad, tail: head + bad + tail,
+        st.sampled_from(["web1", "/health", "/etc/ssl/site.pem", "192.0.2.1", "host.example", "2001:db8::1"]),
+        st.sampled_from(DANGEROUS),
+        st.sampled_from(["", "x", "\n", "/a"]),
+    ),
+)
+
+
+@pytest.mark.parametrize("field", sorted(STRING_FIELDS))
+@settings(max_examples=150, deadline=None)
+@given(value=near_valid)
+def test_no_accepted_string_can_break_a_config_line(field, value):
+    path, wrap = STRING_FIELDS[field]
+    data, engine = with_change(path, wrap(value))
+    try:
+        lb_spec.parse(data, engine)
+    except lb_spec.SpecError:
+        return
+    assert not any(char in value for char in DANGEROUS), repr(value)

@@ -241,6 +241,10 @@ def test_tcp_mode_warns_about_http_options(backends, run):
         ({"path": "/a b"}, "path: '/a b' must start with / and hold no spaces"),
         ({"method": "GET /x"}, "method: 'GET /x' is not an HTTP method."),
         ({"host_header": "a\r\nX-Evil: 1"}, "host_header: 'a\\r\\nX-Evil: 1' must be a host name"),
+        # A trailing newline would end the request line or header early.
+        ({"path": "/health\n"}, "path: '/health\\n' must start with / and hold no spaces"),
+        ({"method": "GET\n"}, "method: 'GET\\n' is not an HTTP method."),
+        ({"host_header": "www.example.com\n"}, "host_header: 'www.example.com\\n' must be a host name"),
         ({"mode": "udp"}, "value of mode must be one of: http, tcp"),  # Ansible's own check
         ({"unknown": 1}, "Unsupported parameters"),
     ],

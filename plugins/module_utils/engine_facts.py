@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: halb.loadbalancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Facts about the engines that more than one part of the collection needs.
+
+Defined once here and imported by the spec validator, the renderers, the
+modules and the response-time agent, so they cannot drift apart.
+
+Standard library only, and no imports at all: this file also runs on managed
+hosts, and is copied next to the response-time agent as a plain module
+(roles/response_agent/tasks/install.yml).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+ENGINES = ("haproxy", "nginx")
+
+# How a pool spreads requests over its servers; weights always apply.
+STRATEGIES = ("round_robin", "least_connections", "fastest_response")
+# Accepted for readability, and resolved to the strategy they name.
+STRATEGY_ALIASES = {"weighted_round_robin": "round_robin", "weighted_least_connections": "least_connections"}
+
+# Server weights each engine takes: HAProxy 0 (no new traffic) to 256; nginx
+# 1 and up (it has no weight 0: a server out of rotation is `down`), capped
+# here at 1000, which leaves the response-time agent fine steps.
+WEIGHT_RANGE = {"haproxy": (0, 256), "nginx": (1, 1000)}
+
+# The largest weight of each engine. Rendered weights of a fastest_response
+# pool are scaled up to it, so the agent has room to lower them smoothly.
+TOP_WEIGHT = dict((engine, high) for engine, (_low, high) in WEIGHT_RANGE.items())
+
+# The local URL that answers 200 while the engine runs (keepalived polls it).
+HEALTH_PATH = "/halb-health"
+
+# The most connections a spec may allow (its maxconn), chosen so that the
+# descriptor limit it needs (nofile_limit: 2 x maxconn + headroom) stays
+# below the kernel's default per-process ceiling (fs.nr_open, 1048576) on
+# any host, container or not: a limit above it makes systemd refuse to
+# start the engine. 500,000 proxied connections also need some 16 GB for
+# HAProxy's two 16 kB buffers each; more is a typo, not a plan.
+MAX_MAXCONN = 500000
+
+# Descriptors beyond the proxied connections: listening sockets, log files
+# and sockets, health checks, the runtime socket, cache files, resolvers.
+NOFILE_HEADROOM = 1024
+
+
+def nofile_limit(maxconn):
+    """The open-files limit (RLIMIT_NOFILE) an engine needs for maxconn.
+
+    Each proxied connection holds two descriptors, the client's socket and
+    the server's: 2 * maxconn, plus NOFILE_HEADROOM for everything else.
+    That is how HAProxy sizes its own ulimit-n; for nginx, whose
+    worker_connections (= maxconn) already counts both sides, it is ample.
+    """
+    if isinstance(maxconn, bool) or not isinstance(maxconn, int) or maxconn < 1:
+        raise ValueError("maxconn must be a whole number of at least 1, not %r" % (maxconn,))
+    return 2 * maxconn + NOFILE_HEADROOM
+
+
+def endpoint(address, port):
+    """address:port, an IPv6 address in brackets (as engines, URLs and Host
+    headers write it); an address already in brackets keeps them once."""
+    address = address.strip()
+    if address.startswith("[") and address.endswith("]"):
+        address = address[1:-1]
+    return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Write the README's measured-failover table from the committed result files.
+
+    python scripts/failover_table.py                 # rewrite the table from docs/results/
+    python scripts/failover_table.py --collect DIR   # first copy DIR/.state's newest results there
+    python scripts/failover_table.py --check         # exit 1 when the table is stale
+
+The Molecule scenarios write .state/molecule-<scenario>-failover.json and
+`make lab` writes .state/demo-result.json on every run; --collect copies
+them (e.g. from a clean-clone CI run) into docs/results/, which is committed.
+The figures in the README come only from those files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from role_docs import splice
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join("docs", "results")
+BEGIN = "<!-- BEGIN GENERATED: failover figures (scripts/failover_table.py) -->"
+END = "<!-- END GENERATED: failover figures -->"
+STALE = "README.md failover figures are stale: run python scripts/failover_table.py"
+# The order steps run in, and how the table names them.
+STEPS = [
+    ("stop keepalived on MASTER", "keepalived stopped on the MASTER"),
+    ("start keepalived again (pre-empts back)", "keepalived started again (pre-empts back)"),
+    ("kill -9 {engine} on MASTER (keepalived up)", "{engine} killed (`kill -9`), keepalived up"),
+    ("kill -9 keepalived on MASTER", "keepalived killed (`kill -9`) on the MASTER"),
+]
+
+
+def _load(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _short_version(line: str) -> str:
+    """'HAProxy version 2.6.12-1 2023/...' -> 'HAProxy 2.6.12-1'; 'nginx version: nginx/1.26.3' -> 'nginx/1.26.3'."""
+    words = line.replace("nginx version: ", "").replace("HAProxy version", "HAProxy").split()
+    return " ".join(words[:2])
+
+
+def _row(what: str, where: str, step: dict) -> str:
+    return "| %s | %s | %s ms | %d of %d |" % (what, where, round(step["outage_ms"]), step["failed"], step["requests"])
+
+
+def render(root: str = ROOT) -> str:
+    rows = ["| what fails | where | client outage | failed requests |", "| --- | --- | --- | --- |"]
+    demo = os.path.join(root, RESULTS, "lab-demo.json")
+    if os.path.exists(demo):
+        result = _load(demo)
+        rows.append(_row("MASTER container killed (`docker kill`)", "`make lab`, unicast", result["kill_master"]))
+        rows.append(_row("the old MASTER comes back and pre-empts", "`make lab`", result["rejoin"]))
+    for path in sorted(glob.glob(os.path.join(root, RESULTS, "molecule-*-failover.json"))):
+        result = _load(path)
+        platform, steps = result["platform"], result["steps"]
+        scenario = os.path.basename(path)[len("molecule-") : -len("-failover.json")]
+        where = "Molecule `%s`: Debian %s, %s, %s, %d nodes" % (
+            scenario,
+            platform["debian"],
+            _short_version(platform["engine_version"]),
+            platform["keepalived_version"].split(" (")[0],
+            platform["lb_nodes"],
+        )
+        for key, what in STEPS:
+            key, what = key.format(engine=platform["engine"]), what.format(engine=platform["engine"])
+            if key in steps:
+                rows.append(_row(what, where, steps[key]))
+    return "\n".join(rows)
+
+
+def collect(source: str, root: str = ROOT) -> list[str]:
+    """Copy a checkout's newest result files into docs/results/."""
+    copied = []
+    pairs = [(os.path.join(source, ".state", "demo-result.json"), "lab-demo.json")]
+    pairs += [
+        (path, os.path.basename(path)) for path in glob.glob(os.path.join(source, ".state", "molecule-*-failover.json"))
+    ]
+    os.makedirs(os.path.join(root, RESULTS), exist_ok=True)
+    for src, name in pairs:
+        if os.path.exists(src):
+            shutil.copyfile(src, os.path.join(root, RESULTS, name))
+            copied.append(name)
+    return copied
+
+
+def _readme(root: str) -> str:
+    with open(os.path.join(root, "README.md"), encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def check(root: str = ROOT) -> str | None:
+    readme = _readme(root)
+    try:
+        expected = splice(readme, render(root), BEGIN, END)
+    except ValueError as error:
+        return str(error)
+    return None if expected == readme else STALE
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when README.md's failover table is stale")
+    parser.add_argument("--collect", metavar="DIR", help="copy DIR/.state's result files into docs/results/ first")
+    args = parser.parse_args(argv)
+    if args.check:
+        problem = check()
+        if problem:
+            print(problem, file=sys.stderr)
+        return 1 if problem else 0
+    if args.collect:
+        print("collected: %s" % ", ".join(collect(args.collect)) or "nothing")
+    readme = _readme(ROOT)
+    updated = splice(readme, render(ROOT), BEGIN, END)
+    with open(os.path.join(ROOT, "README.md"), "w", encoding="utf-8", newline="") as handle:
+        handle.write(updated)
+    print("README.md failover figures %s" % ("updated" if updated != readme else "already current"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

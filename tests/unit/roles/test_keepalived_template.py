@@ -1,0 +1,174 @@
+"""keepalived.conf.j2 rendered by Ansible's own templar, as the template
+module renders it: golden files for representative settings, and unicast
+peers in a stable order whatever order the inventory gives them in.
+
+The role's defaults and vars/main.yml are read from the role at test time
+(vars/main.yml holds templates such as _keepalived_vip_cidr; the templar
+resolves them lazily, as a play does). Rerun with HALB_UPDATE_GOLDEN=1 to
+rewrite the golden files after a deliberate change, then review the diff.
+"""
+
+import itertools
+import os
+
+import pytest
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import AnsibleEnvironment, Templar
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+ROLE = os.path.join(ROOT, "roles", "keepalived")
+TEMPLATE = os.path.join(ROLE, "templates", "keepalived.conf.j2")
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "keepalived")
+
+# Inventory variables of each case, on top of the role defaults.
+CASES = {
+    "unicast": {
+        "keepalived_vip": "172.29.10.100",
+        "keepalived_priority": 150,
+        "keepalived_advert_int": 0.1,
+        # Unsorted and with a duplicate, as groups['lb'] | difference(...) | map(...) may give them.
+        "keepalived_unicast_peers": ["172.29.10.13", "172.29.10.12", "172.29.10.13"],
+        "keepalived_unicast_src_ip": "172.29.10.11",
+        "keepalived_track_units": ["haproxy"],
+    },
+    "multicast": {"keepalived_vip": "172.29.10.100"},
+    "ipv6": {
+        "keepalived_vip": "fd00:10::100",
+        "keepalived_interface": "ens18",
+        "keepalived_virtual_router_id": 61,
+        "keepalived_track_units": ["nginx.service"],
+    },
+    "tracked": {
+        "keepalived_vip": "172.29.10.100",
+        "keepalived_track_units": ["haproxy", "halb-response-agent.service", "nginx@shop.service"],
+        "keepalived_track_urls": ["http://127.0.0.1:8404/health", "http://[::1]:8404/ready"],
+        "keepalived_track_interval": 2,
+        "keepalived_track_fall": 2,
+        "keepalived_track_rise": 3,
+    },
+    "vrrp2-auth": {
+        "keepalived_vip": "192.0.2.100",
+        "keepalived_vrrp_version": 2,
+        "keepalived_advert_int": 1,
+        "keepalived_auth_pass": "s3cret",
+        "keepalived_instance_name": "edge_vip",
+    },
+    "nopreempt": {
+        "keepalived_vip": "172.29.10.100",
+        "keepalived_preempt": False,
+        "keepalived_unicast_peers": ["172.29.10.12"],
+    },
+}
+
+# What the setup module reports, for defaults that read facts.
+FACTS = {"default_ipv4": {"interface": "eth0", "address": "172.29.10.11"}, "interfaces": ["lo", "eth0"]}
+
+
+def role_vars(overrides, hostname="lb1"):
+    """Variables as a play sees them: role defaults < inventory < role vars."""
+    loader = DataLoader()
+    variables = {}
+    variables.update(loader.load_from_file(os.path.join(ROLE, "defaults", "main.yml")) or {})
+    variables.update(overrides)
+    variables.update(loader.load_from_file(os.path.join(ROLE, "vars", "main.yml")) or {})
+    variables.update(
+        {
+            "inventory_hostname": hostname,
+            "ansible_facts": FACTS,
+            "role_path": ROLE,
+            "ansible_managed": "Ansible managed",
+        }
+    )
+    return loader, variables
+
+
+def render(overrides, hostname="lb1"):
+    """keepalived.conf as ansible.builtin.template writes it (its defaults:
+    trim_blocks on, lstrip_blocks off, trailing newline kept)."""
+    loader, variables = role_vars(overrides, hostname)
+    with open(TEMPLATE, encoding="utf-8") as handle:
+        source = handle.read()
+    templar = Templar(loader=loader, variables=variables).copy_with_new_env(
+        environment_class=AnsibleEnvironment,
+        searchpath=[os.path.dirname(TEMPLATE)],
+        newline_sequence="\n",
+        available_variables=variables,
+    )
+    return templar.do_template(
+        source,
+        preserve_trailing_newlines=True,
+        escape_backslashes=False,
+        overrides={"trim_blocks": True, "lstrip_blocks": False},
+    )
+
+
+def unicast_peers(text):
+    lines = text.splitlines()
+    start = lines.index("    unicast_peer {")
+    end = lines.index("    }", start)
+    return [line.strip() for line in lines[start + 1 : end]]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden(case):
+    text = render(CASES[case])
+    golden = os.path.join(GOLDEN, case + ".conf")
+    if os.environ.get("HALB_UPDATE_GOLDEN"):
+        os.makedirs(GOLDEN, exist_ok=True)
+        with open(golden, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    with open(golden, encoding="utf-8") as handle:
+        assert text == handle.read(), "render changed; review and rerun with HALB_UPDATE_GOLDEN=1"
+
+
+def test_every_golden_file_has_a_case():
+    """A case renamed or removed leaves no stale golden file behind."""
+    assert sorted(name[: -len(".conf")] for name in os.listdir(GOLDEN)) == sorted(CASES)
+
+
+def test_unicast_peers_sorted_and_unique():
+    assert unicast_peers(render(CASES["unicast"])) == ["172.29.10.12", "172.29.10.13"]
+
+
+def test_unicast_peers_render_the_same_in_any_order():
+    """Re-runs that list the peers in another order must not change the file
+    (a change reloads keepalived)."""
+    peers = ["172.29.10.13", "172.29.10.12", "172.29.10.11"]
+    texts = {
+        render(dict(CASES["unicast"], keepalived_unicast_peers=list(order))) for order in itertools.permutations(peers)
+    }
+    assert len(texts) == 1
+    assert unicast_peers(texts.pop()) == sorted(peers)
+
+
+def test_multicast_has_no_unicast_block():
+    assert "unicast" not in render(CASES["multicast"])
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("ipv6", "        fd00:10::100/128 dev ens18\n"),
+        ("multicast", "        172.29.10.100/32 dev eth0\n"),  # keepalived_interface from the facts
+    ],
+)
+def test_vip_is_a_host_address(case, expected):
+    assert expected in render(CASES[case])
+
+
+def test_vrrp2_auth_and_nopreempt():
+    auth = render(CASES["vrrp2-auth"])
+    assert "    version 2\n" in auth and "        auth_pass s3cret\n" in auth
+    assert "nopreempt" not in auth
+    assert "    nopreempt\n" in render(CASES["nopreempt"])
+    assert "authentication" not in render(CASES["nopreempt"])
+
+
+def test_tracked_units_and_urls():
+    text = render(CASES["tracked"])
+    for unit in ("haproxy.service", "halb-response-agent.service", "nginx@shop.service"):
+        assert 'script "/usr/bin/systemctl is-active --quiet %s"' % unit in text
+    for index, url in enumerate(CASES["tracked"]["keepalived_track_urls"], start=1):
+        assert "vrrp_script halb_url_%d {" % index in text
+        assert "-o /dev/null %s" % url in text
+    assert "halb_file_nginx_shop_service weight 0" in text
