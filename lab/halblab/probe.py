@@ -45,7 +45,10 @@ class Poller:
             resp.read()
             ok = resp.status == 200
             backend = resp.getheader("X-Backend") or f"status {resp.status}"
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:
+            # A server killed mid-answer gives a reset (OSError) or a torn
+            # reply (BadStatusLine, IncompleteRead): both are a failed
+            # request, and the poller must go on polling.
             ok, backend = False, type(exc).__name__
         finally:
             conn.close()
