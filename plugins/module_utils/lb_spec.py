@@ -77,7 +77,7 @@ Acl = namedtuple("Acl", "allow deny")
 Cache = namedtuple("Cache", "enabled size_mb max_object_kb ttl_s")
 Frontend = namedtuple("Frontend", "name bind port mode pool tls acl rate_limit cache websocket routes")
 Route = namedtuple("Route", "path_prefix pool")
-Timeouts = namedtuple("Timeouts", "connect_ms client_ms server_ms http_request_ms tunnel_ms")
+Timeouts = namedtuple("Timeouts", "connect_ms client_ms server_ms http_request_ms tunnel_ms reload_grace_ms")
 Spec = namedtuple("Spec", "engine frontends pools timeouts retries redispatch maxconn")
 
 
@@ -500,8 +500,19 @@ def _frontend(data, path, engine, pool_names):
     return Frontend(name, bind, port, mode, pool, tls, acl, rate_limit, cache, websocket, tuple(routes))
 
 
-TIMEOUT_FIELDS = ("connect", "client", "server", "http_request", "tunnel")
-TIMEOUT_DEFAULTS = {"connect": "5s", "client": "30s", "server": "30s", "http_request": "10s", "tunnel": "1h"}
+TIMEOUT_FIELDS = ("connect", "client", "server", "http_request", "tunnel", "reload_grace")
+# reload_grace: how long the old workers of a reload may finish their
+# connections before they are stopped (HAProxy hard-stop-after, nginx
+# worker_shutdown_timeout). Without a bound, every reload under long-lived
+# connections (WebSockets, downloads) leaves a process behind.
+TIMEOUT_DEFAULTS = {
+    "connect": "5s",
+    "client": "30s",
+    "server": "30s",
+    "http_request": "10s",
+    "tunnel": "1h",
+    "reload_grace": "5m",
+}
 
 
 def _timeouts(data, path):

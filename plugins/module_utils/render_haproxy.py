@@ -29,6 +29,10 @@ BALANCE = {
 
 DEFAULT_OPTIONS = {
     "runtime_socket": "/run/haproxy/admin.sock",
+    # Where server states (drain, maintenance, weights set at run time) are
+    # saved before each reload and read back by the new workers, so a
+    # reload loses no runtime state. None: states are not kept.
+    "server_state_file": "/var/lib/haproxy/server-state",
     "chroot": "/var/lib/haproxy",
     "user": "haproxy",
     "group": "haproxy",
@@ -69,10 +73,25 @@ def _global(spec, opts):
             "    # Runtime API (drain, weights, stats): admin level, root only.",
             "    stats socket %s uid 0 gid 0 mode 600 level admin expose-fd listeners" % opts["runtime_socket"],
             "    stats timeout 30s",
+            "    # Old workers finish their connections for at most this long after",
+            "    # a reload; a worker that has outlived 50 reloads is stopped.",
+            "    hard-stop-after %dms" % spec.timeouts.reload_grace_ms,
+            "    mworker-max-reloads 50",
             # No ulimit-n: HAProxy started as root computes it from maxconn
             # itself (about 2 * maxconn plus its listeners and checks, what
             # engine_facts.nofile_limit gives) and raises its own limit.
             "    maxconn %d" % spec.maxconn,
+        ]
+        + (
+            [
+                "    # Saved from the runtime API before each reload (the unit's",
+                "    # ExecReload), read back by the new workers below.",
+                "    server-state-file %s" % opts["server_state_file"],
+            ]
+            if opts["server_state_file"]
+            else []
+        )
+        + [
             "",
             "defaults",
             "    log global",
@@ -90,6 +109,15 @@ def _global(spec, opts):
             "    # WebSocket and other upgraded connections.",
             "    timeout tunnel %dms" % spec.timeouts.tunnel_ms,
         ]
+        + (
+            [
+                "    # Drained servers stay drained and weights set at run time stay",
+                "    # set across reloads (unless the config changes that server).",
+                "    load-server-state-from-file global",
+            ]
+            if opts["server_state_file"]
+            else []
+        )
     )
 
 

@@ -226,6 +226,9 @@ def render(spec, **options):
         # open file resource limit: 1024").
         "worker_rlimit_nofile %d;" % nofile_limit(spec.maxconn),
         "pid %s;" % opts["pid"],
+        # Old workers finish their requests for at most this long after a
+        # reload; without it a long-lived connection keeps one alive forever.
+        "worker_shutdown_timeout %s;" % _seconds(spec.timeouts.reload_grace_ms),
         "error_log %s;" % opts["error_log"],
         "",
         "events {",

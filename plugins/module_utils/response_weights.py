@@ -17,6 +17,14 @@ balances by weighted round robin underneath; servers within a few
 milliseconds of each other keep nearly equal weights (noise_ms), so a burst
 is spread over all of them rather than piled onto the one "fastest".
 
+Only eligible servers are steered: a drained server (drain: true) and one
+configured with weight 0 get weight 0 whatever is measured, and neither
+counts as "the fastest" (a drained server still answers its persistent
+sessions, fast, since it has little else to do). Backup servers are compared
+with the other backups only: they take traffic when the active servers are
+down, and a backup measured then must not make the actives look slow once
+they are back (its smoothed value stays, as it gets no more samples).
+
 Standard library only; it runs in the agent on the load balancer host.
 """
 
@@ -56,24 +64,49 @@ class Ewma(object):
         return self.value
 
 
-def target_weights(latency_ms, base_weights, floor=1, max_weight=TOP_WEIGHT["haproxy"], exponent=4.0, noise_ms=20.0):
+def target_weights(
+    latency_ms,
+    base_weights,
+    floor=1,
+    max_weight=TOP_WEIGHT["haproxy"],
+    exponent=4.0,
+    noise_ms=20.0,
+    backups=(),
+    excluded=(),
+):
     """Weights from smoothed latencies.
 
     latency_ms: {server: smoothed ms or None (never measured)}
     base_weights: {server: configured weight}; the fastest server gets it.
+    A base weight of 0 (drained, or configured at 0; see steered_weights)
+    gives weight 0, as does being in `excluded` (drained at run time):
+    such servers are not steered and are not compared with.
+    backups: the backup servers, compared with each other only; the active
+    servers are compared with the active ones.
     noise_ms: added to every latency before comparing, so servers a few
     milliseconds apart keep nearly equal weights (and the traffic of a
     burst stays spread over them); a server tens of ms slower still drops.
-    Returns {server: int weight}, every one at least `floor` (>= 1), so the
-    pool never ends up with all weights at zero.
+    Returns {server: int weight}, every steered one at least `floor` (>= 1),
+    so the eligible servers never all end up at zero.
     """
     floor = max(1, int(floor))
-    measured = [ms for ms in latency_ms.values() if ms is not None]
-    fastest = min(measured) + noise_ms if measured else None
+    backups, excluded = set(backups), set(excluded)
+    steered = set(server for server, base in base_weights.items() if base > 0 and server not in excluded)
+    fastest = {}
+    for backup in (False, True):
+        measured = [
+            latency_ms[server]
+            for server in steered
+            if (server in backups) == backup and latency_ms.get(server) is not None
+        ]
+        fastest[backup] = min(measured) + noise_ms if measured else None
     weights = {}
     for server, base in base_weights.items():
-        ms = latency_ms.get(server)
-        share = 1.0 if ms is None or fastest is None else (fastest / (ms + noise_ms)) ** exponent
+        if server not in steered:
+            weights[server] = 0
+            continue
+        ms, best = latency_ms.get(server), fastest[server in backups]
+        share = 1.0 if ms is None or best is None else (best / (ms + noise_ms)) ** exponent
         weights[server] = int(min(max_weight, max(floor, round(base * share))))
     return weights
 
@@ -82,10 +115,18 @@ class Balancer(object):
     """Keeps one EWMA per server and turns samples into weights."""
 
     def __init__(
-        self, base_weights, half_life_s=2.0, floor=1, max_weight=TOP_WEIGHT["haproxy"], exponent=4.0, noise_ms=20.0
+        self,
+        base_weights,
+        half_life_s=2.0,
+        floor=1,
+        max_weight=TOP_WEIGHT["haproxy"],
+        exponent=4.0,
+        noise_ms=20.0,
+        backups=(),
     ):
         self.base_weights = dict(base_weights)
         self.floor, self.max_weight, self.exponent, self.noise_ms = floor, max_weight, exponent, noise_ms
+        self.backups = frozenset(backups)
         self.ewma = dict((server, Ewma(half_life_s)) for server in base_weights)
 
     def observe(self, server, sample_ms, now):
@@ -95,9 +136,17 @@ class Balancer(object):
     def latencies(self):
         return dict((server, e.value) for server, e in self.ewma.items())
 
-    def weights(self):
+    def weights(self, excluded=()):
+        """{server: weight}; servers in `excluded` (drained at run time) get 0."""
         return target_weights(
-            self.latencies(), self.base_weights, self.floor, self.max_weight, self.exponent, self.noise_ms
+            self.latencies(),
+            self.base_weights,
+            self.floor,
+            self.max_weight,
+            self.exponent,
+            self.noise_ms,
+            self.backups,
+            excluded,
         )
 
 
@@ -117,7 +166,21 @@ def base_weights(weights, engine):
     the engine's top weight (engine_facts.TOP_WEIGHT)."""
     top = TOP_WEIGHT[engine]
     scale = top // max(list(weights.values()) + [1])
-    return dict((name, max(1, weight * scale)) for name, weight in weights.items())
+    # A configured weight of 0 (HAProxy: no new traffic) stays 0.
+    return dict((name, max(1, weight * scale) if weight > 0 else 0) for name, weight in weights.items())
+
+
+def eligible(server):
+    """Whether the agent steers this server's weight: not drained, and
+    configured with a weight above 0. The others keep what the config gives
+    them (HAProxy weight 0, nginx `down`), whatever is measured."""
+    return not server.get("drain") and server.get("weight", 0) > 0
+
+
+def steered_weights(servers):
+    """{name: starting weight} of a pool's servers for a Balancer: the
+    configured (scaled) weight of eligible servers, 0 for the others."""
+    return dict((s["name"], s["weight"] if eligible(s) else 0) for s in servers)
 
 
 def nginx_server_lines(servers, weights):
@@ -126,18 +189,23 @@ def nginx_server_lines(servers, weights):
     servers: [{name, address, port, max_fails, fail_timeout_s, backup, drain}]
     Written by lb_config (first) and by the agent (afterwards): one function,
     so both produce the same file for the same weights.
+
+    A drained server is written `down` (with the weight it is given: its
+    starting weight, from the renderer and the agent alike); nginx has no
+    weight 0, so a weight of 0 is written `down` too, at weight 1.
     """
     lines = ["# halb fastest_response servers %s" % server_set_id(servers)]
     for server in servers:
+        weight = weights[server["name"]]
         line = "server %s weight=%d max_fails=%d fail_timeout=%ds" % (
             endpoint(server["address"], server["port"]),
-            weights[server["name"]],
+            max(1, weight),
             server["max_fails"],
             server["fail_timeout_s"],
         )
         if server.get("backup"):
             line += " backup"
-        if server.get("drain"):
+        if server.get("drain") or weight <= 0:
             line += " down"
         lines.append(line + ";")
     return "\n".join(lines) + "\n"

@@ -67,7 +67,8 @@ options:
   render_options:
     description:
       - Paths the renderer writes into the file, for engines installed in other places.
-      - HAProxy keys C(runtime_socket), C(chroot), C(user), C(group), C(log).
+      - HAProxy keys C(runtime_socket), C(chroot), C(user), C(group), C(log), C(server_state_file) (where server
+        states are kept across reloads; empty for none).
       - nginx keys C(user), C(pid), C(error_log), C(access_log), C(cache_dir), C(stream_module), C(weights_dir).
       - Both take C(health_listen) (a local C(/halb-health) URL) and C(agent_log) (host:port of the
         response-time agent, for fastest_response pools).

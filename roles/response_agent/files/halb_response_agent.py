@@ -13,6 +13,38 @@
 # tilting it towards the servers that answer fastest. Each weight change is
 # logged. Run by systemd (halb-response-agent.service) with its JSON config.
 #
+# Which servers it steers (response_weights.eligible):
+#   - drain: true, or a configured weight of 0: never. Such a server stays
+#     as the config has it whatever is measured: HAProxy weight 0 (the agent
+#     sends it no command at all, not even on the periodic re-apply), nginx
+#     `down` with its starting weight, the very line the renderer writes.
+#     It is not compared with either, so its persistent sessions, answered
+#     fast, do not push the others' weights down.
+#   - backup: true: yes, compared with the other backups only (they take
+#     traffic while the active servers are down). Their role is the
+#     engine's: `set server ... weight` leaves HAProxy's backup flag alone,
+#     and the nginx server file keeps `backup`.
+#   - the floor (>= 1) keeps every steered server above 0, so the eligible
+#     servers never all reach 0; a pool with no eligible server is left
+#     alone entirely.
+#   - HAProxy, drained or disabled by an operator at run time (haproxy_server
+#     module, `set server pool/name state drain|maint`, or weight 0): left
+#     alone while it lasts. Before each batch of weight commands (a change,
+#     or the re-apply every reapply_s seconds) the agent reads
+#     `show servers state <pool>`, one small answer per pool: a server with
+#     the forced drain or maintenance admin bit (haproxy_runtime.admin_state),
+#     or with a user weight of 0 (the agent itself never sets 0 on a server
+#     it steers), gets no weight command and does not count as the fastest.
+#     Once the operator sets it ready (and, after a weight of 0, a weight
+#     again), the agent steers it again within reapply_s seconds. When the
+#     state cannot be read, no weight is sent to that pool for reapply_s
+#     seconds. (A drain in the moment between that read and a weight
+#     command is not seen: `set server ... weight` does not undo a drain
+#     state, but it would replace an operator's weight of 0.)
+#   - nginx has no runtime API: the pool's server file is the agent's and a
+#     hand edit is lost at the next change; drain a server with drain: true
+#     in the spec (the lb role rewrites the file and restarts the agent).
+#
 # Installed in /opt/halb-response-agent/ next to copies of the collection's
 # engine_facts.py, response_weights.py and haproxy_runtime.py, imported here
 # as plain modules (roles/response_agent/tasks/install.yml).
@@ -48,20 +80,29 @@ class Agent:
         self.pools = {}
         self.by_endpoint = {}
         for pool, spec in config["pools"].items():
-            base = dict((s["name"], s["weight"]) for s in spec["servers"])
+            servers = spec["servers"]
+            start = dict((s["name"], s["weight"]) for s in servers)
+            steered = response_weights.steered_weights(servers)
             self.pools[pool] = {
-                "servers": spec["servers"],
+                "servers": servers,
+                # The config's weights: drained and weight-0 servers keep them.
+                "start": start,
                 "balancer": response_weights.Balancer(
-                    base,
+                    steered,
                     half_life_s=config["half_life_s"],
                     floor=config["floor"],
                     max_weight=engine_facts.TOP_WEIGHT[self.engine],
                     exponent=config["exponent"],
                     noise_ms=config.get("noise_ms", 20.0),
+                    backups=[s["name"] for s in servers if s.get("backup")],
                 ),
-                "applied": dict(base),
+                # The weights the agent owns: only its eligible servers'.
+                "applied": dict((name, start[name]) for name, weight in steered.items() if weight > 0),
+                # HAProxy: {server: why} taken out by an operator at run time.
+                "held": {},
+                "retry_at": 0.0,
             }
-            for s in spec["servers"]:
+            for s in servers:
                 self.by_endpoint[engine_facts.endpoint(s["address"], s["port"])] = (pool, s["name"])
         self.last_apply = 0.0
         self.last_reload = 0.0
@@ -91,23 +132,29 @@ class Agent:
 
     # --- weights -----------------------------------------------------------
     def apply(self, now):
+        reapply = self.engine == "haproxy" and now - self.last_reapply >= self.config["haproxy"]["reapply_s"]
         for pool, state in self.pools.items():
-            computed = state["balancer"].weights()
-            # Only changes of a fifth or more are applied (and each is
-            # logged); smaller ones would be noise and churn.
-            changed = dict(
-                (server, weight)
-                for server, weight in response_weights.changes(state["applied"], computed).items()
-                if self.material({server: state["applied"][server]}, {server: weight})
-            )
-            wanted = dict(state["applied"], **changed)
+            if not state["applied"]:
+                continue  # no eligible server: the config's weights stay as they are
+            changed, wanted = self.plan(state)
             if self.engine == "haproxy":
-                reapply = now - self.last_reapply >= self.config["haproxy"]["reapply_s"]
-                self.haproxy_set(pool, wanted if reapply else changed)
+                if not (changed or reapply) or now < state["retry_at"]:
+                    continue
+                held = self.haproxy_held(pool, state)
+                if held is None:
+                    state["retry_at"] = now + self.config["haproxy"]["reapply_s"]
+                    continue
+                if held != state["held"]:
+                    self.log_held(pool, state["held"], held)
+                    state["held"] = held
+                    changed, wanted = self.plan(state)
+                send = wanted if reapply else changed
+                self.haproxy_set(pool, dict((s, w) for s, w in send.items() if s not in held))
             elif changed:
                 if now - self.last_reload < self.config["nginx"]["min_reload_interval_s"]:
                     continue  # rate-limited: the next round tries again
-                if not self.nginx_write(pool, state["servers"], wanted):
+                # Drained servers keep their starting weight (and `down`).
+                if not self.nginx_write(pool, state["servers"], dict(state["start"], **wanted)):
                     continue
                 self.last_reload = now
             else:
@@ -126,13 +173,61 @@ class Agent:
                     )
                 )
             state["applied"] = wanted
-        if self.engine == "haproxy" and now - self.last_reapply >= self.config["haproxy"]["reapply_s"]:
+        if reapply:
             self.last_reapply = now
+
+    def plan(self, state):
+        """(changed, wanted): the weights of eligible servers that moved
+        enough to be applied, and all of those servers' weights afterwards.
+        Servers an operator took out are neither changed nor compared with."""
+        held = state["held"]
+        computed = state["balancer"].weights(excluded=held)
+        # Only changes of a fifth or more are applied (and each is
+        # logged); smaller ones would be noise and churn.
+        changed = dict(
+            (server, weight)
+            for server, weight in response_weights.changes(state["applied"], computed).items()
+            if server in state["applied"]
+            and server not in held
+            and self.material({server: state["applied"][server]}, {server: weight})
+        )
+        return changed, dict(state["applied"], **changed)
 
     @staticmethod
     def material(old, new):
         """A change worth an nginx reload: some weight moved by a fifth or more."""
         return any(abs(new[s] - old.get(s, 0)) >= max(1, 0.2 * max(old.get(s, 0), new[s])) for s in new)
+
+    def haproxy_held(self, pool, state):
+        """{server: why} of the pool's eligible servers an operator drained or
+        disabled at run time (forced admin bits, or user weight 0), read with
+        `show servers state <pool>`; None when HAProxy does not tell."""
+        client = haproxy_runtime.RuntimeClient(self.config["haproxy"]["socket"])
+        held = {}
+        try:
+            for row in client.servers_state(pool):
+                server = row.get("srv_name")
+                if server not in state["applied"]:
+                    continue
+                admin = haproxy_runtime.admin_state(int(row["srv_admin_state"]))
+                if admin != "ready":
+                    held[server] = "state " + admin
+                elif int(row["srv_uweight"]) == 0:
+                    held[server] = "weight 0"
+        except (haproxy_runtime.RuntimeApiError, KeyError, ValueError) as exc:
+            log(
+                "pool %s: cannot read the servers' states, no weights sent for %gs: %s"
+                % (pool, self.config["haproxy"]["reapply_s"], exc)
+            )
+            return None
+        return held
+
+    @staticmethod
+    def log_held(pool, old, new):
+        for server in sorted(set(new) - set(old)):
+            log("pool %s: %s taken out at run time (%s): its weight is left alone" % (pool, server, new[server]))
+        for server in sorted(set(old) - set(new)):
+            log("pool %s: %s back in service: its weight follows response times again" % (pool, server))
 
     def haproxy_set(self, pool, weights):
         path = self.config["haproxy"]["socket"]
@@ -205,7 +300,16 @@ def load_config(path):
         for server in pool["servers"]:
             for key in ("port", "weight", "max_fails", "fail_timeout_s"):
                 server[key] = int(server[key])
+            for key in ("backup", "drain"):
+                server[key] = flag(server.get(key, False))
     return config
+
+
+def flag(value):
+    """A boolean from JSON, or from text a template may have made of it."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "on", "1")
+    return bool(value)
 
 
 def main():

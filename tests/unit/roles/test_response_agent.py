@@ -218,3 +218,228 @@ def test_agent_runs_from_its_install_directory_alone(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["1000", "[2001:db8::1]:80"]
+
+
+# --- drained, weight-0, backup and operator-drained servers (issue 9) -----------
+
+
+def pool_config(engine, tmp_path, **per_server):
+    """config() with some servers changed, e.g. be1={"drain": True}."""
+    cfg = config(engine, tmp_path)
+    shop = cfg["pools"]["shop"]
+    shop["servers"] = [dict(s, **per_server.get(s["name"], {})) for s in shop["servers"]]
+    return cfg
+
+
+def fake_for(tmp_path, cfg, **admin):
+    """A fake HAProxy started with the weights the renderer writes: 0 for a drained server."""
+    servers = [
+        FakeServer(s["name"], weight=0 if s["drain"] else s["weight"], admin=admin.get(s["name"], 0))
+        for s in cfg["pools"]["shop"]["servers"]
+    ]
+    return FakeHAProxy(tmp_path / "admin.sock", {"shop": servers})
+
+
+def feed(agent, engine, latencies, start=0.0, seconds=10.0):
+    """Samples of every server for `seconds`: latencies {server: ms}."""
+    now = start
+    while now < start + seconds:
+        now += 0.1
+        for server, ms in sorted(latencies.items()):
+            agent.parse(haproxy_line(server, ms) if engine == "haproxy" else nginx_line(server, ms), now)
+    return now
+
+
+def nginx_line(server, ms):
+    return "halb: 172.29.10.%d:8080 %.3f 200" % (20 + int(server[-1]), ms / 1000.0)
+
+
+def weight_commands(fake, server):
+    return [c for c in fake.set_commands() if c.startswith("set server shop/%s weight " % server)]
+
+
+def file_weight(text, server):
+    return int(text.split("172.29.10.%d:8080 weight=" % (20 + int(server[-1])))[1].split()[0])
+
+
+def file_line(text, server):
+    return next(line for line in text.splitlines() if "172.29.10.%d:8080 " % (20 + int(server[-1])) in line)
+
+
+# be1 out of rotation in the config, measured fastest (its persistent sessions)
+# or slowest; be2 and be3 eligible, be3 50 ms slower than be2.
+INELIGIBLE_HAPROXY = [
+    ("drained-fastest", {"drain": True}, 1),
+    ("drained-slowest", {"drain": True}, 300),
+    ("weight-0-fastest", {"weight": 0}, 1),
+    ("weight-0-slowest", {"weight": 0}, 300),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "be1_ms"), [case[1:] for case in INELIGIBLE_HAPROXY], ids=[case[0] for case in INELIGIBLE_HAPROXY]
+)
+def test_haproxy_drained_or_weight_0_server_never_gets_a_weight(tmp_path, change, be1_ms):
+    cfg = pool_config("haproxy", tmp_path, be1=change)
+    fake = fake_for(tmp_path, cfg)
+    try:
+        agent = agent_mod.Agent(cfg)
+        now = feed(agent, "haproxy", {"be1": be1_ms, "be2": 5, "be3": 55})
+        agent.apply(now)  # the first round is a re-apply too
+        # HAProxy reloaded: the config's weights again; the periodic re-apply restores the agent's.
+        fake.server("shop", "be3").uweight = 256
+        agent.apply(now + 11)
+        agent.apply(now + 22)
+        assert weight_commands(fake, "be1") == []
+        assert fake.server("shop", "be1").uweight == 0
+        # The eligible servers get their computed weights, be1 not compared with.
+        assert fake.server("shop", "be2").uweight == 256
+        assert 1 <= fake.server("shop", "be3").uweight <= 5
+        assert len(weight_commands(fake, "be3")) == 3
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize("be1_ms", [1, 300], ids=["drained-fastest", "drained-slowest"])
+def test_nginx_drained_server_keeps_the_renderers_line(tmp_path, be1_ms):
+    cfg = pool_config("nginx", tmp_path, be1={"drain": True})
+    servers = cfg["pools"]["shop"]["servers"]
+    rendered = agent_mod.response_weights.nginx_server_lines(servers, dict((s["name"], s["weight"]) for s in servers))
+    server_file = tmp_path / "shop.conf"
+    server_file.write_text(rendered)
+    agent = agent_mod.Agent(cfg)
+    now = feed(agent, "nginx", {"be1": be1_ms, "be2": 5, "be3": 55})
+    agent.apply(now)
+    text = server_file.read_text()
+    assert text != rendered  # be3 was lowered
+    assert file_line(text, "be1") == file_line(rendered, "be1")
+    assert file_line(text, "be1").endswith(" weight=1000 max_fails=3 fail_timeout=10s down;")
+    assert file_weight(text, "be2") == 1000 and 1 <= file_weight(text, "be3") <= 20
+
+
+@pytest.mark.parametrize(
+    ("engine", "changes"),
+    [
+        ("haproxy", {"be1": {"drain": True}, "be2": {"weight": 0}, "be3": {"drain": True, "weight": 0}}),
+        ("haproxy", {"be1": {"drain": True}, "be2": {"drain": True}, "be3": {"drain": True}}),
+        ("nginx", {"be1": {"drain": True}, "be2": {"drain": True}, "be3": {"drain": True}}),
+    ],
+    ids=["haproxy-drained-and-weight-0", "haproxy-all-drained", "nginx-all-drained"],
+)
+def test_no_eligible_server_leaves_weights_alone(tmp_path, engine, changes):
+    cfg = pool_config(engine, tmp_path, **changes)
+    server_file = tmp_path / "shop.conf"
+    server_file.write_text("# as rendered\n")
+    fake = fake_for(tmp_path, cfg) if engine == "haproxy" else None
+    try:
+        agent = agent_mod.Agent(cfg)
+        now = feed(agent, engine, {"be1": 1, "be2": 5, "be3": 55})
+        for later in (0, 11, 22):
+            agent.apply(now + later)
+        if fake:
+            assert fake.set_commands() == []
+            assert [fake.server("shop", s).uweight for s in ("be1", "be2", "be3")] == [
+                0 if cfg["pools"]["shop"]["servers"][i]["drain"] else cfg["pools"]["shop"]["servers"][i]["weight"]
+                for i in range(3)
+            ]
+        assert server_file.read_text() == "# as rendered\n"
+    finally:
+        if fake:
+            fake.close()
+
+
+@pytest.mark.parametrize("engine", ["haproxy", "nginx"])
+def test_backup_measured_fast_keeps_its_role_and_the_actives_weights(tmp_path, engine):
+    """be3 is a backup, measured while it stood in for the actives (1 ms): the
+    actives are compared with each other only, and be3 stays a backup."""
+    cfg = pool_config(engine, tmp_path, be3={"backup": True})
+    server_file = tmp_path / "shop.conf"
+    server_file.write_text("# as rendered\n")
+    fake = fake_for(tmp_path, cfg) if engine == "haproxy" else None
+    top = 256 if engine == "haproxy" else 1000
+    try:
+        agent = agent_mod.Agent(dict(cfg, nginx=dict(cfg["nginx"], min_reload_interval_s=0)))
+        now = feed(agent, engine, {"be3": 1}, seconds=5.0)  # failover: only the backup answers
+        now = feed(agent, engine, {"be1": 30, "be2": 80}, start=now)  # actives back, be2 slower
+        agent.apply(now)
+        if fake:
+            weights = [fake.server("shop", s).uweight for s in ("be1", "be2", "be3")]
+        else:
+            text = server_file.read_text()
+            weights = [file_weight(text, s) for s in ("be1", "be2", "be3")]
+            assert file_line(text, "be3").endswith(" backup;")
+            assert " backup" not in file_line(text, "be1") + file_line(text, "be2")
+        # be1: (50/100)^4 of be2 would have been 1/16 had be3 counted as the fastest.
+        assert weights[0] == top and weights[1] == round(top * (50 / 100) ** 4) and weights[2] == top
+    finally:
+        if fake:
+            fake.close()
+
+
+# How an operator takes be3 out at run time, and puts it back.
+OPERATOR = [
+    ("state-drain", lambda c: c.set_state("shop", "be3", "drain"), lambda c: c.set_state("shop", "be3", "ready")),
+    ("state-maint", lambda c: c.set_state("shop", "be3", "maint"), lambda c: c.set_state("shop", "be3", "ready")),
+    ("weight-0", lambda c: c.set_weight("shop", "be3", 0), lambda c: c.set_weight("shop", "be3", 50)),
+]
+
+
+@pytest.mark.parametrize(("take_out", "put_back"), [case[1:] for case in OPERATOR], ids=[case[0] for case in OPERATOR])
+def test_haproxy_operator_drain_at_run_time_is_left_alone(tmp_path, take_out, put_back):
+    cfg = config("haproxy", tmp_path)
+    fake = fake_for(tmp_path, cfg)
+    operator = agent_mod.haproxy_runtime.RuntimeClient(fake.path)
+    try:
+        agent = agent_mod.Agent(cfg)
+        now = feed(agent, "haproxy", {"be1": 5, "be2": 5, "be3": 55})
+        agent.apply(now)
+        assert fake.server("shop", "be3").uweight <= 3
+        take_out(operator)
+        before = (fake.server("shop", "be3").admin, fake.server("shop", "be3").uweight)
+        sent = len(weight_commands(fake, "be3"))
+        # be3 heals and answers its remaining sessions fastest: the agent
+        # would raise it to full weight, and lower the others.
+        now = feed(agent, "haproxy", {"be1": 5, "be2": 5, "be3": 1}, start=now)
+        agent.apply(now)
+        agent.apply(now + 11)  # the periodic re-apply
+        assert len(weight_commands(fake, "be3")) == sent
+        assert (fake.server("shop", "be3").admin, fake.server("shop", "be3").uweight) == before
+        assert fake.server("shop", "be1").uweight == fake.server("shop", "be2").uweight == 256
+        # Back in service: the agent steers it again at the next re-apply.
+        put_back(operator)
+        agent.apply(now + 22)
+        computed = agent.pools["shop"]["balancer"].weights()
+        assert dict((s, fake.server("shop", s).uweight) for s in computed) == computed
+        assert computed["be3"] == 256 and 100 < computed["be1"] == computed["be2"] < 200
+    finally:
+        fake.close()
+
+
+def test_haproxy_unreadable_states_send_no_weights(tmp_path):
+    """Without the servers' states the agent cannot tell an operator's drain:
+    it sends nothing, and tries again after reapply_s."""
+    agent = agent_mod.Agent(config("haproxy", tmp_path))
+    now = feed(agent, "haproxy", {"be1": 55, "be2": 5, "be3": 5})
+    agent.apply(now)  # no HAProxy on the socket yet
+    fake = fake_for(tmp_path, config("haproxy", tmp_path))
+    try:
+        agent.apply(now + 5)
+        assert fake.commands == []
+        agent.apply(now + 11)
+        assert fake.server("shop", "be1").uweight <= 3
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(True, True), (False, False), ("True", True), ("false", False), ("yes", True), (0, False)]
+)
+def test_config_flags_quoted_by_templating_are_read_as_booleans(tmp_path, value, expected):
+    import json
+
+    cfg = config("haproxy", tmp_path)
+    cfg["pools"]["shop"]["servers"][0].update(drain=value, backup=value)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    server = agent_mod.load_config(str(path))["pools"]["shop"]["servers"][0]
+    assert server["drain"] is expected and server["backup"] is expected

@@ -180,3 +180,36 @@ def test_health_listen_renders_a_local_health_url(engine, tmp_path):
     assert "127.0.0.1:8901" in text and "/halb-health" in text
     rc, output, text = check(engine, spec, str(tmp_path))
     assert "/halb-health" not in text
+
+
+@pytest.mark.parametrize(
+    ("engine", "grace", "line"),
+    [
+        ("haproxy", "90s", "    hard-stop-after 90000ms"),
+        ("nginx", "90s", "worker_shutdown_timeout 90s;"),
+        ("nginx", "1500ms", "worker_shutdown_timeout 1500ms;"),
+    ],
+)
+def test_old_workers_stop_after_the_reload_grace(engine, grace, line, tmp_path):
+    data = load_case("shop-basic")
+    data["timeouts"] = dict(data.get("timeouts") or {}, reload_grace=grace)
+    rc, output, text = check(engine, lb_spec.parse(data, engine), str(tmp_path))
+    assert rc == 0, output
+    assert line in text.splitlines()
+
+
+def test_reload_grace_must_be_a_duration():
+    data = load_case("shop-basic")
+    data["timeouts"] = {"reload_grace": "forever"}
+    with pytest.raises(lb_spec.SpecError, match=r"^timeouts\.reload_grace: 'forever' is not a duration"):
+        lb_spec.parse(data, "haproxy")
+
+
+def test_haproxy_keeps_server_states_across_reloads_unless_told_not_to(tmp_path):
+    spec = lb_spec.parse(load_case("shop-basic"), "haproxy")
+    text = render_haproxy.render(spec, server_state_file="/var/lib/haproxy/state-x")
+    assert "    server-state-file /var/lib/haproxy/state-x" in text.splitlines()
+    assert "    load-server-state-from-file global" in text.splitlines()
+    rc, output, text = check("haproxy", spec, str(tmp_path), server_state_file=None)
+    assert rc == 0, output
+    assert "server-state" not in text
