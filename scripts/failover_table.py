@@ -74,7 +74,37 @@ def render(root: str = ROOT) -> str:
             key, what = key.format(engine=platform["engine"]), what.format(engine=platform["engine"])
             if key in steps:
                 rows.append(_row(what, where, steps[key]))
-    return "\n".join(rows)
+    return "\n".join(rows + [""] + _load_rows(root))
+
+
+def _load_rows(root: str) -> list[str]:
+    """Under load (Molecule): VRRP transitions during a saturating load, and reload losses."""
+    rows = [
+        "| under load | where | result |",
+        "| --- | --- | --- |",
+    ]
+    for path in sorted(glob.glob(os.path.join(root, RESULTS, "molecule-*-failover.json"))):
+        result = _load(path)
+        platform, steps = result["platform"], result["steps"]
+        scenario = os.path.basename(path)[len("molecule-") : -len("-failover.json")]
+        engine = _short_version(platform["engine_version"])
+        where = "Molecule `%s`: Debian %s, %s" % (scenario, platform["debian"], engine)
+        load = steps.get("saturating load")
+        if load:
+            rows.append(
+                "| %d s through the VIP, %d connections (wrk) | %s | %d VRRP transitions; %d requests (%d/s), "
+                "%d failed; load average %.1f on 2 cores |"
+                % (load["seconds"], load["connections"], where, load["vrrp_transitions"], load["requests"],
+                   round(load["rps"]), load["errors"], load["loadavg"])
+            )  # fmt: skip
+        reloads = steps.get("reloads under load")
+        if reloads:
+            rows.append(
+                "| %d reloads of %s, %d keep-alive connections for %d s | %s | %d of %d requests lost |"
+                % (reloads["reloads"], platform["engine"], reloads["connections"], reloads["seconds"], where,
+                   reloads["lost"], reloads["requests"])
+            )  # fmt: skip
+    return rows if len(rows) > 2 else []
 
 
 def collect(source: str, root: str = ROOT) -> list[str]:

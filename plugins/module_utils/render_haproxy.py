@@ -150,6 +150,10 @@ def _frontend(fe, agent_log=None):
         lines.append("    %s unless halb_allowed" % reject)
     if fe.mode == "http":
         lines += [
+            "    # On a reload, old workers answer the next request of an idle",
+            "    # keep-alive connection (with Connection: close) instead of closing",
+            "    # it under a client that may be sending that request right now.",
+            "    option idle-close-on-response",
             "    option forwardfor",
             "    http-request set-header X-Forwarded-Proto %s" % ("https" if fe.tls else "http"),
             "    http-request set-header X-Request-ID %[uuid()] unless { req.hdr(x-request-id) -m found }",

@@ -5,8 +5,10 @@
 #        ((fastest + noise_ms) / (own + noise_ms))^exponent (4 by default),
 #        floor >= 1
 #     -> HAProxy: runtime API "set server pool/name weight N" (no reload)
-#     -> nginx:   the pool's server file, checked with nginx -t, graceful
-#                 reload at most every min_reload_interval_s seconds
+#     -> nginx:   the pool's server file: a candidate next to it, checked
+#                 with nginx -t (a copy of nginx.conf that includes the
+#                 candidate), renamed over the live file, graceful reload;
+#                 at most one reload every min_reload_interval_s seconds
 #
 # The engine balances by weighted round robin underneath (HAProxy
 # "balance roundrobin", nginx's default); the agent only sets the weights,
@@ -101,6 +103,9 @@ class Agent:
                 # HAProxy: {server: why} taken out by an operator at run time.
                 "held": {},
                 "retry_at": 0.0,
+                # nginx: the weights nginx -t refused last, tried again only
+                # once the wanted weights move materially away from them.
+                "refused": None,
             }
             for s in servers:
                 self.by_endpoint[engine_facts.endpoint(s["address"], s["port"])] = (pool, s["name"])
@@ -137,6 +142,8 @@ class Agent:
             if not state["applied"]:
                 continue  # no eligible server: the config's weights stay as they are
             changed, wanted = self.plan(state)
+            if state["refused"] is not None and self.material(state["refused"], wanted):
+                state["refused"] = None  # moved on from the weights nginx refused: the next change is tried
             if self.engine == "haproxy":
                 if not (changed or reapply) or now < state["retry_at"]:
                     continue
@@ -151,10 +158,13 @@ class Agent:
                 send = wanted if reapply else changed
                 self.haproxy_set(pool, dict((s, w) for s, w in send.items() if s not in held))
             elif changed:
+                if state["refused"] is not None:
+                    continue  # nginx refused (nearly) these weights: wait for a material change
                 if now - self.last_reload < self.config["nginx"]["min_reload_interval_s"]:
                     continue  # rate-limited: the next round tries again
                 # Drained servers keep their starting weight (and `down`).
                 if not self.nginx_write(pool, state["servers"], dict(state["start"], **wanted)):
+                    state["refused"] = wanted
                     continue
                 self.last_reload = now
             else:
@@ -242,24 +252,40 @@ class Agent:
                 log("pool %s: HAProxy refused `%s`: %s" % (pool, command, answer.strip()))
 
     def nginx_write(self, pool, servers, weights):
+        """Puts the pool's new server file in place, checked first; True once
+        it is live (and nginx reloaded), False when it was refused.
+
+        The candidate is written next to the live file, and `check_command`
+        tests a copy of the main config whose include of the live file names
+        the candidate instead. Only a candidate nginx accepts replaces the
+        live file (one rename, atomic), and nginx reloads after that. A
+        refused candidate is deleted: the live file is never touched, so a
+        restart, or anyone's reload, meanwhile loads the last good weights."""
         cfg = self.config["nginx"]
         path = os.path.join(cfg["weights_dir"], pool + ".conf")
-        with open(path) as handle:
-            previous = handle.read()
-        fd, tmp = tempfile.mkstemp(prefix=".halb-", dir=cfg["weights_dir"])
-        with os.fdopen(fd, "w") as handle:
-            handle.write(response_weights.nginx_server_lines(servers, weights))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        check = subprocess.run(cfg["check_command"], capture_output=True, text=True, check=False)  # noqa: S603 (root-owned config)
-        if check.returncode != 0:
-            with open(path, "w") as handle:
-                handle.write(previous)
-            log(
-                "pool %s: new weights failed `%s`, kept the old ones: %s"
-                % (pool, " ".join(cfg["check_command"]), check.stderr.strip())
+        candidate = os.path.join(cfg["weights_dir"], "." + pool + ".conf.candidate")
+        check_config = None
+        try:
+            write_file(candidate, response_weights.nginx_server_lines(servers, weights), 0o644)
+            check_config = nginx_check_config(cfg["config"], path, candidate)
+            check = subprocess.run(  # noqa: S603 (root-owned config)
+                list(cfg["check_command"]) + ["-c", check_config], capture_output=True, text=True, check=False
             )
+            if check.returncode != 0:
+                # Speak of the files the operator knows, not of the agent's copies.
+                output = check.stderr.strip().replace(check_config, cfg["config"]).replace(candidate, path + " (new)")
+                log(
+                    "pool %s: new weights failed `%s`, kept the old ones: %s"
+                    % (pool, " ".join(list(cfg["check_command"]) + ["-c", cfg["config"]]), output)
+                )
+                return False
+            os.replace(candidate, path)
+        except (OSError, ValueError) as exc:
+            log("pool %s: cannot check new weights, kept the old ones: %s" % (pool, exc))
             return False
+        finally:
+            for leftover in (check_config, candidate):
+                remove(leftover)
         reload = subprocess.run(cfg["reload_command"], capture_output=True, text=True, check=False)  # noqa: S603 (root-owned config)
         if reload.returncode != 0:
             log("pool %s: reload failed: %s" % (pool, reload.stderr.strip()))
@@ -287,6 +313,52 @@ class Agent:
                 self.last_apply = now
 
 
+def write_file(path, text, mode):
+    """Writes a whole file, on disk before it is renamed: a crash leaves the
+    old file or the new one, never a part."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), mode)
+    with os.fdopen(fd, "w") as handle:
+        os.fchmod(fd, mode)  # whatever the umask, or a leftover's mode
+        handle.write(text)
+        handle.flush()
+        os.fsync(fd)
+
+
+def nginx_check_config(main, live, candidate):
+    """The path of a copy of the main nginx config `main` that includes
+    `candidate` where the real one includes `live`: what nginx would load
+    with the candidate in place. The copy sits next to the main config, so
+    relative include paths read the same files, and only root can read it
+    (mode 0600). The caller removes it. ValueError when the main config does
+    not include `live` (the check would not see the candidate)."""
+    with open(main) as handle:
+        text = handle.read()
+    include = re.compile(r"(\binclude\s+([\"']?))" + re.escape(live) + r"(\2\s*;)")
+    text, found = include.subn(lambda match: match.group(1) + candidate + match.group(3), text)
+    if not found:
+        raise ValueError("%s does not include %s" % (main, live))
+    fd, path = tempfile.mkstemp(prefix=".halb-check-", suffix=".conf", dir=os.path.dirname(os.path.abspath(main)))
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+    except BaseException:
+        remove(path)
+        raise
+    return path
+
+
+def remove(path):
+    """Deletes a file of the agent's own if it is there (None: nothing)."""
+    if path is None:
+        return
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log("cannot remove %s: %s" % (path, exc))
+
+
 def load_config(path):
     """The JSON config, with numbers as numbers (templating may quote them)."""
     with open(path) as handle:
@@ -296,6 +368,8 @@ def load_config(path):
     config["floor"] = int(config["floor"])
     config["haproxy"]["reapply_s"] = float(config["haproxy"]["reapply_s"])
     config["nginx"]["min_reload_interval_s"] = float(config["nginx"]["min_reload_interval_s"])
+    # The main nginx config (a config.json written before it was an option).
+    config["nginx"].setdefault("config", "/etc/nginx/nginx.conf")
     for pool in config["pools"].values():
         for server in pool["servers"]:
             for key in ("port", "weight", "max_fails", "fail_timeout_s"):

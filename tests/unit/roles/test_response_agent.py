@@ -2,11 +2,15 @@
 runtime API (a fake on a real UNIX socket) and to nginx's server file."""
 
 import importlib.util
+import json
 import os
+import shutil
+import subprocess
 import sys
 
 import pytest
 
+from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec, render_nginx
 from ansible_collections.halb.loadbalancer.tests.unit.plugins.module_utils.test_haproxy_runtime import (
     FakeHAProxy,
     FakeServer,
@@ -28,6 +32,37 @@ SERVERS = [
 ]  # fmt: skip
 
 
+def shop_spec():
+    """Pool shop with SERVERS (weight 1 each: 1000 in nginx), fastest_response, behind one frontend."""
+    servers = [{"name": s["name"], "address": s["address"], "port": s["port"]} for s in SERVERS]
+    return lb_spec.parse(
+        {
+            "pools": [{"name": "shop", "strategy": "fastest_response", "servers": servers}],
+            "frontends": [{"name": "www", "port": 8080, "bind": "127.0.0.1", "pool": "shop"}],
+        },
+        "nginx",
+    )
+
+
+def nginx_main_config(directory, weights_dir):
+    """The nginx.conf the lb role renders for pool shop (fastest_response,
+    SERVERS), its servers in <weights_dir>/shop.conf: written in `directory`
+    with its pid and logs, and its path."""
+    os.makedirs(str(directory), exist_ok=True)
+    text = render_nginx.render(
+        shop_spec(),
+        pid=os.path.join(str(directory), "nginx.pid"),
+        error_log=os.path.join(str(directory), "error.log"),
+        access_log=os.path.join(str(directory), "access.log"),
+        weights_dir=str(weights_dir),
+        agent_log="127.0.0.1:5514",
+    )
+    path = os.path.join(str(directory), "nginx.conf")
+    with open(path, "w") as handle:
+        handle.write(text)
+    return path
+
+
 def config(engine, tmp_path, **extra):
     cfg = {
         "engine": engine,
@@ -41,6 +76,7 @@ def config(engine, tmp_path, **extra):
         "haproxy": {"socket": str(tmp_path / "admin.sock"), "reapply_s": 10},
         "nginx": {
             "weights_dir": str(tmp_path),
+            "config": nginx_main_config(tmp_path / "etc", tmp_path),
             "min_reload_interval_s": 5,
             "check_command": ["true"],
             "reload_command": ["true"],
@@ -132,13 +168,245 @@ def test_nginx_weights_file_rewritten_checked_and_rate_limited(tmp_path):
 
 
 def test_nginx_failed_check_keeps_the_old_file(tmp_path):
-    failing_check = {"weights_dir": str(tmp_path), "min_reload_interval_s": 0, "check_command": ["false"]}
-    agent = agent_mod.Agent(config("nginx", tmp_path, nginx=dict(failing_check, reload_command=["true"])))
+    cfg = config("nginx", tmp_path)
+    agent = agent_mod.Agent(dict(cfg, nginx=dict(cfg["nginx"], min_reload_interval_s=0, check_command=["false"])))
     server_file = tmp_path / "shop.conf"
     server_file.write_text("# the file nginx runs with\n")
     now = feed_slow_be1(agent, lambda s, ms: "halb: 172.29.10.%d:8080 %.3f 200" % (20 + int(s[-1]), ms / 1000.0))
     agent.apply(now)
     assert server_file.read_text() == "# the file nginx runs with\n"
+
+
+# --- nginx: a candidate server file, checked before it goes live (issue 10) ---
+
+# Records what it sees when it runs, then exits with the code given, or
+# with "exec" runs the command that follows (the real nginx):
+#   record.py <record file> <name> <exit code | exec> [arguments...]
+RECORDER = """
+import json, os, sys
+
+record, name, code, argv = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+weights = os.environ["HALB_TEST_WEIGHTS"]
+
+
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+seen = {"name": name, "argv": argv, "weights_dir": sorted(os.listdir(weights))}
+seen["live"] = read(os.path.join(weights, "shop.conf"))
+if "-c" in argv:
+    copy = argv[argv.index("-c") + 1]
+    seen["copy"], seen["copy_mode"], seen["copy_text"] = copy, os.stat(copy).st_mode & 0o777, read(copy)
+candidate = os.path.join(weights, ".shop.conf.candidate")
+if os.path.exists(candidate):
+    seen["candidate"] = read(candidate)
+with open(record, "a") as handle:
+    handle.write(json.dumps(seen) + "\\n")
+if code == "exec":
+    os.execv(argv[0], argv)
+sys.stderr.write("%s says no\\n" % name if int(code) else "")
+sys.exit(int(code))
+"""
+
+
+class NginxHost:
+    """An nginx host in tmp_path: etc/nginx.conf as the lb role renders it,
+    weights/shop.conf as rendered (an old mtime, to tell any write), and
+    the agent's config with these check and reload commands."""
+
+    def __init__(self, tmp_path, monkeypatch, check_command, reload_command, servers=None):
+        cfg = config("nginx", tmp_path)
+        self.etc, self.weights = tmp_path / "etc", tmp_path / "weights"
+        self.weights.mkdir()
+        self.main = nginx_main_config(self.etc, self.weights)
+        self.live = self.weights / "shop.conf"
+        for path, text in render_nginx.weights_files(shop_spec(), str(self.weights)).items():
+            with open(path, "w") as handle:
+                handle.write(text)
+        os.utime(str(self.live), (1000000000, 1000000000))
+        self.rendered, self.stat = self.live.read_bytes(), os.stat(str(self.live))
+        self.records = tmp_path / "records.jsonl"
+        recorder = tmp_path / "record.py"
+        recorder.write_text(RECORDER)
+        monkeypatch.setenv("HALB_TEST_WEIGHTS", str(self.weights))
+        self.record_command = lambda name, code: [sys.executable, str(recorder), str(self.records), name, str(code)]
+        if servers:
+            cfg["pools"]["shop"]["servers"] = servers
+        cfg["nginx"] = {
+            "weights_dir": str(self.weights),
+            "config": self.main,
+            "min_reload_interval_s": 0,
+            "check_command": check_command(self),
+            "reload_command": reload_command(self),
+        }
+        self.agent = agent_mod.Agent(cfg)
+
+    def slow_be1(self, start=0.0, be1_ms=55):
+        return feed(self.agent, "nginx", {"be1": be1_ms, "be2": 5, "be3": 5}, start=start)
+
+    def seen(self):
+        if not self.records.exists():
+            return []
+        return [json.loads(line) for line in self.records.read_text().splitlines()]
+
+    def assert_untouched(self):
+        after = os.stat(str(self.live))
+        assert self.live.read_bytes() == self.rendered
+        assert (after.st_ino, after.st_mtime_ns) == (self.stat.st_ino, self.stat.st_mtime_ns)
+
+    def assert_no_leftovers(self):
+        """Neither the candidate nor the copy of nginx.conf stays behind."""
+        assert sorted(os.listdir(str(self.weights))) == ["shop.conf"]
+        engine_files = {"nginx.pid", "error.log", "access.log"}  # nginx -t opens them
+        assert set(os.listdir(str(self.etc))) - engine_files == {"nginx.conf"}
+
+
+@pytest.mark.parametrize("accepted", [True, False], ids=["accepted", "refused"])
+def test_nginx_candidate_is_checked_with_a_copy_of_the_main_config(tmp_path, monkeypatch, capsys, accepted):
+    host = NginxHost(
+        tmp_path,
+        monkeypatch,
+        check_command=lambda h: h.record_command("check", 0 if accepted else 1) + ["-t", "-q"],
+        reload_command=lambda h: h.record_command("reload", 0),
+    )
+    host.agent.apply(host.slow_be1())
+    seen = host.seen()
+    check = seen[0]
+    # nginx -t ran on a root-only copy of nginx.conf, next to it, that
+    # includes the candidate instead of the live file...
+    assert check["name"] == "check" and check["argv"][:3] == ["-t", "-q", "-c"]
+    assert os.path.dirname(check["copy"]) == str(host.etc) and check["copy"] != host.main
+    assert check["copy_mode"] == 0o600
+    candidate = str(host.weights / ".shop.conf.candidate")
+    with open(host.main) as handle:
+        main = handle.read()
+    assert check["copy_text"] == main.replace("include %s;" % host.live, "include %s;" % candidate) != main
+    # ... while the live file was still the old one, the candidate next to it.
+    assert check["live"].encode() == host.rendered
+    assert check["weights_dir"] == [".shop.conf.candidate", "shop.conf"]
+    assert 1 <= file_weight(check["candidate"], "be1") <= 20 and file_weight(check["candidate"], "be2") == 1000
+    if accepted:
+        # Replaced first, then reloaded: nginx reloads the new file.
+        assert [s["name"] for s in seen] == ["check", "reload"]
+        assert seen[1]["live"] == check["candidate"] and seen[1]["weights_dir"] == ["shop.conf"]
+        assert host.live.read_text() == check["candidate"]
+        assert 1 <= host.agent.pools["shop"]["applied"]["be1"] <= 20
+    else:
+        assert [s["name"] for s in seen] == ["check"]  # no reload
+        host.assert_untouched()
+        assert host.agent.pools["shop"]["applied"]["be1"] == 1000
+        out = capsys.readouterr().out
+        assert "pool shop: new weights failed" in out and "kept the old ones: check says no" in out
+    host.assert_no_leftovers()
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+needs_nginx = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="no nginx binary")
+
+
+@needs_nginx
+def test_nginx_refused_candidate_never_touches_the_live_file(tmp_path, monkeypatch, capsys):
+    """The real nginx -t refuses the candidate (max_fails=-1 in the agent's
+    config for be3): the live file keeps its bytes, inode and mtime, and
+    nothing is reloaded."""
+    broken = [dict(s, weight=1000, max_fails=-1 if s["name"] == "be3" else 3) for s in SERVERS]
+    host = NginxHost(
+        tmp_path,
+        monkeypatch,
+        check_command=lambda h: h.record_command("check", "exec") + [NGINX, "-t", "-q"],
+        reload_command=lambda h: h.record_command("reload", 0),
+        servers=broken,
+    )
+    host.agent.apply(host.slow_be1())
+    host.assert_untouched()
+    [check] = host.seen()  # no reload
+    assert check["name"] == "check" and "max_fails=-1" in check["candidate"] and "max_fails=-1" not in check["live"]
+    host.assert_no_leftovers()
+    out = capsys.readouterr().out
+    # The error names the files the operator knows, not the agent's copies.
+    assert "pool shop: new weights failed `" in out and " -t -q -c %s`, kept the old ones: " % host.main in out
+    assert 'invalid parameter "max_fails=-1" in %s (new):' % host.live in out
+    assert "configuration file %s test failed" % host.main in out
+    assert ".candidate" not in out and ".halb-check-" not in out
+    # The live file itself is what nginx runs with: still accepted.
+    proc = subprocess.run([NGINX, "-t", "-q", "-c", host.main], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+@needs_nginx
+def test_nginx_accepted_candidate_replaces_the_live_file_then_reloads(tmp_path, monkeypatch):
+    host = NginxHost(
+        tmp_path,
+        monkeypatch,
+        check_command=lambda h: h.record_command("check", "exec") + [NGINX, "-t", "-q"],
+        reload_command=lambda h: h.record_command("reload", 0),
+    )
+    host.agent.apply(host.slow_be1())
+    text = host.live.read_text()
+    assert 1 <= file_weight(text, "be1") <= 20 and file_weight(text, "be2") == 1000
+    # nginx -t accepted the candidate while the old file was live; at reload
+    # time the new file was in place, the candidate gone.
+    check, reload = host.seen()
+    assert check["name"] == "check" and check["candidate"] == text and check["live"].encode() == host.rendered
+    assert reload["name"] == "reload" and reload["live"] == text and reload["weights_dir"] == ["shop.conf"]
+    assert os.stat(str(host.live)).st_mode & 0o777 == 0o644
+    host.assert_no_leftovers()
+    proc = subprocess.run([NGINX, "-t", "-q", "-c", host.main], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_nginx_refused_weights_are_tried_again_only_after_a_material_change(tmp_path, monkeypatch, capsys):
+    host = NginxHost(
+        tmp_path,
+        monkeypatch,
+        check_command=lambda h: h.record_command("check", 1),
+        reload_command=lambda h: h.record_command("reload", 0),
+    )
+    now = host.slow_be1()
+    host.agent.apply(now)
+    # The same weights a round later, and after min_reload_interval_s: not checked again.
+    now = host.slow_be1(start=now, be1_ms=56)
+    host.agent.apply(now)
+    host.agent.apply(now + 6)
+    assert [s["name"] for s in host.seen()] == ["check"]
+    # be1 much less slow: its weight moves by more than a fifth, so it is tried.
+    now = host.slow_be1(start=now + 6, be1_ms=25)
+    host.agent.apply(now)
+    seen = host.seen()
+    assert [s["name"] for s in seen] == ["check", "check"]
+    assert file_weight(seen[1]["candidate"], "be1") > 2 * file_weight(seen[0]["candidate"], "be1")
+    # be1 heals: the wanted weights are the live ones again, nothing to check;
+    # slow again as before, it is a new change and is tried.
+    now = host.slow_be1(start=now, be1_ms=5)
+    host.agent.apply(now)
+    assert len(host.seen()) == 2
+    now = host.slow_be1(start=now, be1_ms=25)
+    host.agent.apply(now)
+    seen = host.seen()
+    assert len(seen) == 3 and seen[2]["candidate"] == seen[1]["candidate"]
+    assert capsys.readouterr().out.count("kept the old ones") == 3
+    host.assert_untouched()
+    host.assert_no_leftovers()
+
+
+def test_nginx_main_config_without_the_include_keeps_the_live_file(tmp_path, monkeypatch, capsys):
+    """A main config that does not include the pool's file cannot check the
+    candidate: nothing is checked, replaced or reloaded."""
+    host = NginxHost(
+        tmp_path,
+        monkeypatch,
+        check_command=lambda h: h.record_command("check", 0),
+        reload_command=lambda h: h.record_command("reload", 0),
+    )
+    with open(host.main, "w") as handle:
+        handle.write("events {}\n")
+    host.agent.apply(host.slow_be1())
+    assert host.seen() == []
+    host.assert_untouched()
+    host.assert_no_leftovers()
+    assert "does not include %s" % host.live in capsys.readouterr().out
 
 
 def test_config_numbers_quoted_by_templating_are_read_as_numbers(tmp_path):

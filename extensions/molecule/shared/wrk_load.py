@@ -1,0 +1,27 @@
+"""Load through the VIP with wrk (Debian's, on the host running the tests),
+bounded in time; the VIP is on the scenario's own Docker network."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+
+def run(vip: str, port: int, path: str, seconds: int, connections: int, threads: int = 2) -> dict:
+    """wrk with keep-alive connections; requests, errors and non-2xx/3xx answers."""
+    out = subprocess.run(
+        ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % seconds, "--timeout", "2s",
+         "http://%s:%d%s" % (vip, port, path)],
+        capture_output=True, text=True, timeout=seconds + 60, check=True,
+    ).stdout  # fmt: skip
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests": requests,
+        "errors": errors,
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "output": out,
+    }
