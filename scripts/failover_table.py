@@ -92,10 +92,10 @@ def _load_rows(root: str) -> list[str]:
         load = steps.get("saturating load")
         if load:
             rows.append(
-                "| %d s through the VIP, %d connections (wrk) | %s | %d VRRP transitions; %d requests (%d/s), "
-                "%d failed; load average %.1f on 2 cores |"
-                % (load["seconds"], load["connections"], where, load["vrrp_transitions"], load["requests"],
-                   round(load["rps"]), load["errors"], load["loadavg"])
+                "| %d s through the VIP, %d connections (wrk) | %s | %d VIP moves (%d VRRP state changes); "
+                "%d requests (%d/s), %d failed; load average %.1f on 2 cores |"
+                % (load["seconds"], load["connections"], where, load["vip_moves"], load["vrrp_transitions"],
+                   load["requests"], round(load["rps"]), load["errors"], load["loadavg"])
             )  # fmt: skip
         reloads = steps.get("reloads under load")
         if reloads:

@@ -23,7 +23,8 @@ options:
   servers:
     description:
       - The backend servers to probe.
-      - The C(haproxy_backend_servers) list of the C(halb.loadbalancer.haproxy) role can be passed as it is.
+      - The C(lb_backend_servers) list of the C(halb.loadbalancer.lb) role, or the C(servers) of a pool in the fact
+        C(lb_service) it publishes, can be passed as it is.
     type: list
     elements: dict
     required: true
@@ -143,11 +144,11 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Every server of the HAProxy pool answers its health check, seen from each load balancer
+- name: Every server of the pool answers its health check, seen from each load balancer
   halb.loadbalancer.backend_verify:
-    servers: "{{ haproxy_backend_servers }}"
-    path: "{{ haproxy_health_check_path }}"
-    expected_status: "{{ haproxy_health_check_status }}"
+    servers: "{{ lb_backend_servers }}"
+    path: "{{ lb_health_check_path }}"
+    expected_status: "{{ lb_health_check_status }}"
 
 - name: Two of three servers are enough; report the rest
   halb.loadbalancer.backend_verify:
@@ -167,7 +168,7 @@ EXAMPLES = r"""
 
 - name: The application answers with its page on a virtual host, 8 of 10 probes at least
   halb.loadbalancer.backend_verify:
-    servers: "{{ haproxy_backend_servers }}"
+    servers: "{{ lb_backend_servers }}"
     path: /
     host_header: www.example.com
     body_contains: Welcome

@@ -15,11 +15,24 @@ RELOAD_LOSS_BOUND = {"haproxy": 0.0, "nginx": 0.001}
 
 
 def _transitions(scenario, since: float) -> dict:
-    counts = {}
+    """Each node's VRRP state changes since `since`, from keepalived's log."""
+    found = {}
     for name in scenario.lbs:
         log = scenario.host(name).run("journalctl -u keepalived --no-pager -o cat --since @%d" % int(since)).stdout
-        counts[name] = len([line for line in log.splitlines() if "Entering" in line and "STATE" in line])
-    return counts
+        found[name] = [line.strip() for line in log.splitlines() if "Entering" in line and "STATE" in line]
+    return found
+
+
+def _vip_moves(transitions: dict, master: str) -> int:
+    """State changes that move the VIP: another node becoming MASTER, or the
+    MASTER leaving that state. A BACKUP flapping to FAULT and back (a track
+    check timing out on a saturated box) moves nothing, and is reported."""
+    moves = 0
+    for name, lines in transitions.items():
+        for line in lines:
+            if (name != master and "MASTER STATE" in line) or (name == master and "MASTER STATE" not in line):
+                moves += 1
+    return moves
 
 
 def test_saturating_load_moves_no_vip(scenario):
@@ -28,9 +41,11 @@ def test_saturating_load_moves_no_vip(scenario):
     load = wrk_load.run(scenario.vip, scenario.port, "/orders", seconds=60, connections=64)
     loadavg = scenario.host(master).run("cat /proc/loadavg").stdout.split()[0]
     transitions = _transitions(scenario, since)
+    moves = _vip_moves(transitions, master)
     print(
         "\n[load] 60 s, 64 connections through the VIP: %d requests (%.0f/s), %d errors, load average %s; "
-        "VRRP transitions %s" % (load["requests"], load["rps"], load["errors"], loadavg, transitions)
+        "VIP moves %d; VRRP state changes %s"
+        % (load["requests"], load["rps"], load["errors"], loadavg, moves, transitions)
     )
     scenario.results["saturating load"] = {
         "seconds": 60,
@@ -39,9 +54,10 @@ def test_saturating_load_moves_no_vip(scenario):
         "rps": load["rps"],
         "errors": load["errors"] + load["non_2xx"],
         "loadavg": float(loadavg),
-        "vrrp_transitions": sum(transitions.values()),
+        "vip_moves": moves,
+        "vrrp_transitions": sum(len(lines) for lines in transitions.values()),
     }
-    assert sum(transitions.values()) == 0, transitions
+    assert moves == 0, transitions
     assert scenario.owners() == [master]
     assert load["requests"] > 0, load["output"]
 
