@@ -74,7 +74,51 @@ def render(root: str = ROOT) -> str:
             key, what = key.format(engine=platform["engine"]), what.format(engine=platform["engine"])
             if key in steps:
                 rows.append(_row(what, where, steps[key]))
-    return "\n".join(rows + [""] + _load_rows(root))
+    return "\n".join(rows + [""] + _load_rows(root) + [""] + _drill_rows(root))
+
+
+def _drill_rows(root: str) -> list[str]:
+    """The failover drill playbook, run by Molecule as a user would, and its plot."""
+    rows = [
+        "| drill (`halb.loadbalancer.failover_drill`) | where | fault: outage, failed | restore: outage, failed "
+        "| p99 before / during | no VIP holder / two holders |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    plots = []
+    for path in sorted(glob.glob(os.path.join(root, RESULTS, "molecule-*-failover.json"))):
+        result = _load(path)
+        platform, drill = result["platform"], result["steps"].get("failover drill")
+        if not drill:
+            continue
+        scenario = os.path.basename(path)[len("molecule-") : -len("-failover.json")]
+        where = "Molecule `%s`: Debian %s, %s" % (
+            scenario,
+            platform["debian"],
+            _short_version(platform["engine_version"]),
+        )
+        rows.append(
+            "| %s on the MASTER, %d connections for %d s (%d requests, %d/s) | %s | %d ms, %d | %d ms, %d "
+            "| %.0f / %.0f ms | %d ms / %d ms |"
+            % (drill["label"], drill["connections"], round(drill["seconds"]), drill["requests"], round(drill["rps"]),
+               where, round(drill["fault_outage_ms"]), drill["fault_failures"], round(drill["restore_outage_ms"]),
+               drill["restore_failures"], drill["p99_before_ms"], drill["p99_during_ms"], round(drill["no_holder_ms"]),
+               round(drill["two_holders_ms"]))
+        )  # fmt: skip
+        partition = result["steps"].get("partition drill")
+        if partition:
+            rows.append(
+                "| the MASTER's VRRP adverts cut from its peers, healed after 6 s (%d requests) | %s | %d ms, %d "
+                "| %d ms, %d; one VIP holder %d ms after healing | | two holders %d ms |"
+                % (partition["requests"], where, round(partition["cut_outage_ms"]), partition["cut_failures"],
+                   round(partition["heal_outage_ms"]), partition["heal_failures"],
+                   round(partition["heal_single_holder_ms"]), round(partition["two_holders_ms"]))
+            )  # fmt: skip
+        plot = "molecule-%s-drill.png" % scenario
+        if os.path.exists(os.path.join(root, RESULTS, plot)):
+            plots.append("![%s drill timeline](%s/%s)" % (scenario, RESULTS, plot))
+    if len(rows) == 2:
+        return []
+    return rows + ([""] + plots if plots else [])
 
 
 def _load_rows(root: str) -> list[str]:
@@ -111,9 +155,8 @@ def collect(source: str, root: str = ROOT) -> list[str]:
     """Copy a checkout's newest result files into docs/results/."""
     copied = []
     pairs = [(os.path.join(source, ".state", "demo-result.json"), "lab-demo.json")]
-    pairs += [
-        (path, os.path.basename(path)) for path in glob.glob(os.path.join(source, ".state", "molecule-*-failover.json"))
-    ]
+    for pattern in ("molecule-*-failover.json", "molecule-*-drill.png"):
+        pairs += [(path, os.path.basename(path)) for path in glob.glob(os.path.join(source, ".state", pattern))]
     os.makedirs(os.path.join(root, RESULTS), exist_ok=True)
     for src, name in pairs:
         if os.path.exists(src):

@@ -3,6 +3,8 @@
 #   up      set everything up and start the lab containers
 #   deploy  run playbooks/site.yml against inventories/lab
 #   demo    requests through the VIP, then kill the MASTER and measure
+#   drill   the failover drill playbook against the lab (extra arguments
+#           go to ansible-playbook, e.g. -e failover_drill_fault=keepalived_kill)
 #   bench   the strategies benchmark (round robin, least connections,
 #           fastest response x both engines, one backend slowed)
 #   down    remove the lab containers and network
@@ -31,6 +33,12 @@ demo() {
   python lab/demo.py --inventory "$inventory"
 }
 
+drill() {
+  activate_venv
+  cd "$HALB_ROOT"
+  ansible-playbook -i "$inventory" playbooks/failover_drill.yml -e failover_drill_report_dir="$HALB_STATE_DIR/drill" "$@"
+}
+
 bench() {
   up
   activate_venv
@@ -48,8 +56,9 @@ case "${1:-all}" in
   up) up ;;
   deploy) deploy ;;
   demo) demo ;;
+  drill) shift; drill "$@" ;;
   bench) shift; bench "$@" ;;
   down) down ;;
   all) up && deploy && demo ;;
-  *) die "usage: $0 [all|up|deploy|demo|bench|down]" ;;
+  *) die "usage: $0 [all|up|deploy|demo|drill|bench|down]" ;;
 esac

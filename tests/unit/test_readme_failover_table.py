@@ -22,10 +22,18 @@ def test_readme_failover_table_is_current():
 def test_table_has_a_row_per_committed_figure():
     table = load().render()
     results = os.listdir(os.path.join(ROOT, "docs", "results"))
-    for name in (name for name in results if name.startswith("molecule-")):
+    for name in (name for name in results if name.startswith("molecule-") and name.endswith("-failover.json")):
         scenario = name[len("molecule-") : -len("-failover.json")]
         with open(os.path.join(ROOT, "docs", "results", name)) as handle:
             steps = json.load(handle)["steps"]
-        # The four failover steps, plus one row per load result it holds.
-        load_rows = len({"saturating load", "reloads under load"} & set(steps))
-        assert table.count("Molecule `%s`" % scenario) == 4 + load_rows, table
+        # The four failover steps, plus one row per load or drill result it holds.
+        extra_rows = len({"saturating load", "reloads under load", "failover drill", "partition drill"} & set(steps))
+        assert table.count("Molecule `%s`" % scenario) == 4 + extra_rows, table
+
+
+def test_every_drill_plot_the_table_shows_is_committed():
+    table = load().render()
+    for line in table.splitlines():
+        if line.startswith("!["):
+            path = line[line.index("(") + 1 : -1]
+            assert os.path.isfile(os.path.join(ROOT, path)), line
