@@ -12,6 +12,7 @@ import collections
 import http.client
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -106,6 +107,14 @@ class Scenario:
         )
         assert held, f"{name}: requests through the VIP did not recover within {timeout}s"
         return poller
+
+    def playbook(self, name: str, *extra_vars: str, timeout: int = 600) -> subprocess.CompletedProcess:
+        """Run one of the collection's playbooks against this scenario's
+        inventory, as a user would; extra_vars are "key=value" strings."""
+        command = ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]), name]
+        for assignment in extra_vars:
+            command += ["-e", assignment]
+        return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
     def platform(self) -> dict:
         """What the figures were measured on: Debian release, engine, keepalived."""

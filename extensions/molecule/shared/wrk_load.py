@@ -4,16 +4,17 @@ bounded in time; the VIP is on the scenario's own Docker network."""
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 
 
-def run(vip: str, port: int, path: str, seconds: int, connections: int, threads: int = 2) -> dict:
-    """wrk with keep-alive connections; requests, errors and non-2xx/3xx answers."""
-    out = subprocess.run(
-        ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % seconds, "--timeout", "2s",
-         "http://%s:%d%s" % (vip, port, path)],
-        capture_output=True, text=True, timeout=seconds + 60, check=True,
-    ).stdout  # fmt: skip
+def _command(vip: str, port: int, path: str, seconds: int, connections: int, threads: int) -> list[str]:
+    return ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % seconds, "--timeout", "2s",
+            "http://%s:%d%s" % (vip, port, path)]  # fmt: skip
+
+
+def parse(out: str) -> dict:
+    """Requests, errors and non-2xx/3xx answers from wrk's summary."""
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
@@ -25,3 +26,27 @@ def run(vip: str, port: int, path: str, seconds: int, connections: int, threads:
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "output": out,
     }
+
+
+def run(vip: str, port: int, path: str, seconds: int, connections: int, threads: int = 2) -> dict:
+    """wrk with keep-alive connections for `seconds`."""
+    command = _command(vip, port, path, seconds, connections, threads)
+    return parse(subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout)
+
+
+class Background:
+    """wrk running while something else happens; stop() ends it (SIGINT, on
+    which wrk prints its summary) and returns the figures. `seconds` bounds
+    it if stop() is never called."""
+
+    def __init__(self, vip: str, port: int, path: str, seconds: int, connections: int, threads: int = 2):
+        self.seconds = seconds
+        command = _command(vip, port, path, seconds, connections, threads)
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def stop(self) -> dict:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        out, err = self.proc.communicate(timeout=self.seconds + 60)
+        assert self.proc.returncode == 0, err
+        return parse(out)

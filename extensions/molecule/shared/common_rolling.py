@@ -1,0 +1,93 @@
+"""The rolling upgrade playbook (halb.loadbalancer.rolling_upgrade) as a
+user runs it: backends drained one at a time on every LB node while wrk
+loads the VIP. HAProxy drains through its runtime API; nginx open source
+has none, and the playbook must say so before touching a host."""
+
+import csv
+import os
+
+import pytest
+from wrk_load import Background
+
+TASKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "upgrade_tasks")
+SOCKET = "/run/haproxy/admin.sock"
+# The pool of the haproxy scenario (lb_backend_name's default).
+BACKEND = "halb_pool"
+# The `show stat` counters a request that met a stopped server moves:
+# connection errors, retries, redispatches, response errors.
+COUNTERS = ("econ", "wretr", "wredis", "eresp")
+# One runtime API command on an LB node, through its admin socket.
+RUNTIME = (
+    "python3 -c \"import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect('%s'); "
+    "s.sendall(sys.argv[1].encode() + b'\\n'); print(s.makefile().read())\" '{command}'" % SOCKET
+)
+
+
+def runtime(scenario, lb, command):
+    return scenario.host(lb).run_expect([0], RUNTIME.format(command=command)).stdout
+
+
+def servers(scenario, lb):
+    """{server: its `show stat` row} on one LB node."""
+    rows = csv.DictReader(runtime(scenario, lb, "show stat").lstrip("# ").splitlines())
+    return {row["svname"]: row for row in rows if row["svname"] not in ("FRONTEND", "BACKEND")}
+
+
+def errors(scenario):
+    """Sum of the error counters of every server on every LB node."""
+    return {lb: {name: sum(int(row[c] or 0) for c in COUNTERS) for name, row in servers(scenario, lb).items()}
+            for lb in scenario.lbs}  # fmt: skip
+
+
+def upgrade(scenario, tasks, *extra):
+    return scenario.playbook(
+        "halb.loadbalancer.rolling_upgrade", "rolling_upgrade_tasks=%s" % os.path.join(TASKS, tasks), *extra
+    )
+
+
+def test_rolling_upgrade_loses_no_request(scenario):
+    if scenario.engine != "haproxy":
+        out = upgrade(scenario, "restart_backend.yml")
+        assert out.returncode != 0
+        assert "nginx open source has no runtime API to drain a server without a reload" in " ".join(out.stdout.split())
+        assert "Run the upgrade" not in out.stdout
+        return
+    scenario.wait_owner(scenario.lbs[0])
+    before = errors(scenario)
+    load = Background(scenario.vip, scenario.port, "/orders", seconds=300, connections=16)
+    out = upgrade(scenario, "restart_backend.yml")
+    result = load.stop()
+    assert out.returncode == 0, out.stdout[-4000:]
+    print("\n[rolling upgrade] %d requests through the VIP (%d/s), %d errors, %d non-2xx"
+          % (result["requests"], result["rps"], result["errors"], result["non_2xx"]))  # fmt: skip
+    assert result["requests"] > 1000
+    assert (result["errors"], result["non_2xx"]) == (0, 0), result["output"]
+    # No request met a stopped server, not even one HAProxy retried elsewhere.
+    assert errors(scenario) == before
+    for lb in scenario.lbs:
+        assert {name: row["status"] for name, row in servers(scenario, lb).items()} == {"be1": "UP", "be2": "UP"}
+    scenario.results["rolling upgrade"] = {
+        "backends": len(scenario.backends),
+        "requests": result["requests"],
+        "rps": result["rps"],
+        "failed": result["errors"] + result["non_2xx"],
+        "connections": 16,
+    }
+
+
+def test_rolling_upgrade_stops_at_a_backend_that_does_not_come_back(scenario):
+    if scenario.engine != "haproxy":
+        pytest.skip("nginx: the playbook refuses before any host changes (the test above)")
+    out = upgrade(scenario, "break_backend.yml", "rolling_upgrade_healthy_timeout=5")
+    try:
+        assert out.returncode != 0
+        assert "Run the upgrade" in out.stdout
+        # be1 stays drained on every LB node; be2 was never touched and serves everything.
+        for lb in scenario.lbs:
+            status = {name: row["status"] for name, row in servers(scenario, lb).items()}
+            assert status["be2"] == "UP" and status["be1"] in ("DOWN", "DRAIN"), status
+        assert set(scenario.spread(10)) == {"halb-mol-haproxy-be2"}
+    finally:
+        scenario.host(scenario.backends[0]).run_expect([0], "systemctl start halb-demo-backend")
+        for lb in scenario.lbs:
+            assert runtime(scenario, lb, "set server %s/be1 state ready" % BACKEND).strip() == ""
