@@ -1,5 +1,5 @@
 # Entry points; each one sets up what it needs first (scripts/setup.sh).
-.PHONY: lab test lab-up lab-deploy lab-demo lab-drill lab-down bench setup molecule sanity build docs
+.PHONY: lab test lab-up lab-deploy lab-demo lab-drill lab-kills lab-down bench setup molecule sanity build docs
 
 lab:            ## set up, start the lab, deploy site.yml, demo failover
 	bash scripts/lab.sh all
@@ -18,6 +18,8 @@ lab-demo:
 	bash scripts/lab.sh demo
 lab-drill:      ## failover drill on the running lab (report + PNG in .state/drill)
 	bash scripts/lab.sh drill
+lab-kills:      ## 10 hard kills of the MASTER container on the running lab
+	bash scripts/lab.sh kills
 lab-down:
 	bash scripts/lab.sh down
 

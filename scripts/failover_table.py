@@ -59,6 +59,16 @@ def render(root: str = ROOT) -> str:
         result = _load(demo)
         rows.append(_row("MASTER container killed (`docker kill`)", "`make lab`, unicast", result["kill_master"]))
         rows.append(_row("the old MASTER comes back and pre-empts", "`make lab`", result["rejoin"]))
+    kills = os.path.join(root, RESULTS, "lab-kill-drills.json")
+    if os.path.exists(kills):
+        result = _load(kills)
+        spread = result["outage_ms"]
+        rows.append(
+            "| MASTER container killed %d times (`make lab-kills`) | lab: %s, %s, adverts every %s s "
+            "| min %d / median %d / max %d ms | %d of %d |"
+            % (len(result["runs"]), result["image"], result["engine"], result["advert_int"], round(spread["min"]),
+               round(spread["median"]), round(spread["max"]), result["failed"], result["requests"])
+        )  # fmt: skip
     for path in sorted(glob.glob(os.path.join(root, RESULTS, "molecule-*-failover.json"))):
         result = _load(path)
         platform, steps = result["platform"], result["steps"]
@@ -148,6 +158,13 @@ def _load_rows(root: str) -> list[str]:
                 % (reloads["reloads"], platform["engine"], reloads["connections"], reloads["seconds"], where,
                    reloads["lost"], reloads["requests"])
             )  # fmt: skip
+        rolling = steps.get("rolling upgrade")
+        if rolling:
+            rows.append(
+                "| rolling upgrade of %d backends (`halb.loadbalancer.rolling_upgrade`, each down 2 s), "
+                "%d keep-alive connections | %s | %d of %d requests lost |"
+                % (rolling["backends"], rolling["connections"], where, rolling["failed"], rolling["requests"])
+            )
     return rows if len(rows) > 2 else []
 
 
@@ -155,6 +172,7 @@ def collect(source: str, root: str = ROOT) -> list[str]:
     """Copy a checkout's newest result files into docs/results/."""
     copied = []
     pairs = [(os.path.join(source, ".state", "demo-result.json"), "lab-demo.json")]
+    pairs.append((os.path.join(source, ".state", "lab-kill-drills.json"), "lab-kill-drills.json"))
     for pattern in ("molecule-*-failover.json", "molecule-*-drill.png"):
         pairs += [(path, os.path.basename(path)) for path in glob.glob(os.path.join(source, ".state", pattern))]
     os.makedirs(os.path.join(root, RESULTS), exist_ok=True)

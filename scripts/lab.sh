@@ -5,6 +5,7 @@
 #   demo    requests through the VIP, then kill the MASTER and measure
 #   drill   the failover drill playbook against the lab (extra arguments
 #           go to ansible-playbook, e.g. -e failover_drill_fault=keepalived_kill)
+#   kills   hard-kill the MASTER container 10 times, report the spread
 #   bench   the strategies benchmark (round robin, least connections,
 #           fastest response x both engines, one backend slowed)
 #   down    remove the lab containers and network
@@ -33,6 +34,12 @@ demo() {
   python lab/demo.py --inventory "$inventory"
 }
 
+kills() {
+  activate_venv
+  cd "$HALB_ROOT"
+  python lab/kill_drills.py --inventory "$inventory" "$@"
+}
+
 drill() {
   activate_venv
   cd "$HALB_ROOT"
@@ -57,8 +64,9 @@ case "${1:-all}" in
   deploy) deploy ;;
   demo) demo ;;
   drill) shift; drill "$@" ;;
+  kills) shift; kills "$@" ;;
   bench) shift; bench "$@" ;;
   down) down ;;
   all) up && deploy && demo ;;
-  *) die "usage: $0 [all|up|deploy|demo|drill|bench|down]" ;;
+  *) die "usage: $0 [all|up|deploy|demo|drill|kills|bench|down]" ;;
 esac

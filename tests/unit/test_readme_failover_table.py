@@ -27,7 +27,10 @@ def test_table_has_a_row_per_committed_figure():
         with open(os.path.join(ROOT, "docs", "results", name)) as handle:
             steps = json.load(handle)["steps"]
         # The four failover steps, plus one row per load or drill result it holds.
-        extra_rows = len({"saturating load", "reloads under load", "failover drill", "partition drill"} & set(steps))
+        extra_rows = len(
+            {"saturating load", "reloads under load", "rolling upgrade", "failover drill", "partition drill"}
+            & set(steps)
+        )
         assert table.count("Molecule `%s`" % scenario) == 4 + extra_rows, table
 
 

@@ -6,7 +6,6 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 
 from failover_lib import REPO
 
@@ -25,14 +24,13 @@ HEAL_LIMIT_MS = 1000
 
 
 def _run_drill(scenario, report_dir, fault, expect_success=True):
-    command = [
-        "ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]),
+    out = scenario.playbook(
         "halb.loadbalancer.failover_drill",
-        "-e", "failover_drill_fault=%s" % fault,
-        "-e", "failover_drill_report_dir=%s" % report_dir,
-        "-e", "failover_drill_max_outage_ms=%d" % DRILL_OUTAGE_LIMIT_MS,
-    ]  # fmt: skip
-    out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+        "failover_drill_fault=%s" % fault,
+        "failover_drill_report_dir=%s" % report_dir,
+        "failover_drill_max_outage_ms=%d" % DRILL_OUTAGE_LIMIT_MS,
+        timeout=300,
+    )
     if not expect_success:
         return out
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
@@ -92,7 +90,9 @@ def test_partition_makes_two_masters_that_the_drill_reports_and_heals(scenario, 
     if not scenario.runner.get_variables(master).get("keepalived_unicast_peers"):
         out = _run_drill(scenario, str(tmp_path), "partition", expect_success=False)
         assert out.returncode != 0
-        assert "failover_drill_fault=partition needs unicast VRRP (keepalived_unicast_peers)" in out.stdout
+        # Ansible's YAML output folds long messages: compare words, not lines.
+        words = " ".join(out.stdout.split())
+        assert "failover_drill_fault=partition needs unicast VRRP (keepalived_unicast_peers)" in words, out.stdout
         assert "Inject the fault" not in out.stdout
         return
     with open(_run_drill(scenario, str(tmp_path), "partition")) as handle:
@@ -101,7 +101,7 @@ def test_partition_makes_two_masters_that_the_drill_reports_and_heals(scenario, 
     print("\n[drill] partition: " + json.dumps({"cut": cut, "healed": healed, "vip": report["vip"]}, indent=1))
     # While it lasts, two nodes hold the VIP and the report says so.
     assert report["vip"]["two_holders_ms"] >= 3000
-    assert len(cut["vip_after"]) == 2 and master in cut["vip_after"]
+    assert any(len(holders) == 2 and master in holders for holders in cut["vip_sequence"]), cut
     # Healed: the MASTER alone, soon, and clients are served throughout.
     assert healed["vip_after"] == [master]
     assert healed["single_holder_after_ms"] is not None and healed["single_holder_after_ms"] <= HEAL_LIMIT_MS
