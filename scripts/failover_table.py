@@ -117,7 +117,7 @@ def _drill_rows(root: str) -> list[str]:
         partition = result["steps"].get("partition drill")
         if partition:
             rows.append(
-                "| the MASTER's VRRP adverts cut from its peers, healed after 6 s (%d requests) | %s | %d ms, %d "
+                "| the MASTER's VRRP adverts cut from its peers, then healed (%d requests) | %s | %d ms, %d "
                 "| %d ms, %d; one VIP holder %d ms after healing | | two holders %d ms |"
                 % (partition["requests"], where, round(partition["cut_outage_ms"]), partition["cut_failures"],
                    round(partition["heal_outage_ms"]), partition["heal_failures"],
