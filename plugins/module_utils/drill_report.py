@@ -52,15 +52,17 @@ def single_holder_after(watches, at, until):
     return max(changes) - at if changes else 0.0
 
 
-def _event_result(records, watches, event, until, started):
+def _event_result(records, watches, event, until, started, last=False):
     at = event["at"]
-    window = [r for r in records if at <= r.start < until]
+    # A request belongs to the event during which it ended: one in flight
+    # when the fault struck (and cut by it) counts as the fault's.
+    window = [r for r in records if at <= r.end and (last or r.end < until)]
     gap_ms, frm, to = load_client.outage(records, at, until)
     failed = [r for r in window if not r.ok]
     # With no failed request the longest gap is ordinary spacing, not an outage.
     recovery_s = max(0.0, to - at) if failed else 0.0
     during_end = at + max(DURING_MIN_S, recovery_s)
-    after = [r for r in window if r.start >= during_end]
+    after = [r for r in window if r.end >= during_end]
     return {
         "name": event["name"],
         "label": event.get("label", event["name"]),
@@ -76,7 +78,7 @@ def _event_result(records, watches, event, until, started):
         "vip_after": owners_at(watches, until - 0.001),
         "vip_sequence": _sequence(watches, at, until),
         "single_holder_after_ms": _ms(single_holder_after(watches, at, until)),
-        "latency_during": load_client.latency([r for r in window if r.start < during_end]),
+        "latency_during": load_client.latency([r for r in window if r.end < during_end]),
         "latency_after": load_client.latency(after),
     }
 
@@ -92,8 +94,11 @@ def analyse(records, events, watches, started, ended):
         "started": started,
         "duration_s": round(ended - started, 3),
         "totals": total,
-        "latency_before": load_client.latency([r for r in records if r.start < first]),
-        "events": [_event_result(records, watches, e, until, started) for e, until in zip(events, bounds)],
+        "latency_before": load_client.latency([r for r in records if r.end < first]),
+        "events": [
+            _event_result(records, watches, e, until, started, last=i == len(events) - 1)
+            for i, (e, until) in enumerate(zip(events, bounds))
+        ],
         "vip": {
             "timeline": [[round(t - started, 3), holders] for t, holders in timeline],
             "changes": max(0, len(timeline) - 1),

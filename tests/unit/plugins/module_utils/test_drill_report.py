@@ -89,3 +89,13 @@ def test_buckets_count_answers_and_failures_per_50_ms():
         (0.1, 0, 5),
         (0.15, 0, 0),
     ]
+
+
+def test_a_request_cut_by_the_fault_counts_as_the_faults():
+    """Started 5 ms before the fault, failed 20 ms after it: the fault's."""
+    cut = Record(T0 + 1.995, 25.0, 0, "", "ConnectionResetError")
+    records = answers(0, 1.99) + [cut] + answers(2.1, 3.0)
+    watches = {"lb1": {"holding": [[T0, T0 + 3.0]]}}
+    report = drill_report.analyse(records, [{"name": "fault", "at": T0 + 2.0}], watches, T0, T0 + 3.0)
+    assert report["totals"]["failures"] == report["events"][0]["failures"] == 1
+    assert report["latency_before"]["count"] == 199
