@@ -165,6 +165,14 @@ def _load_rows(root: str) -> list[str]:
                 "%d keep-alive connections | %s | %d of %d requests lost |"
                 % (rolling["backends"], rolling["connections"], where, rolling["failed"], rolling["requests"])
             )
+        kill = steps.get("backend kill")
+        if kill:
+            rows.append(
+                "| a backend killed (`kill -9`) with requests in flight (%d ms each), %d GET + %d POST connections "
+                "| %s | GET: %d of %d failed; POST: %d of %d failed (in flight on it, never resent) |"
+                % (kill["delay_ms"], kill["connections"], kill["connections"], where, kill["get_failed"],
+                   kill["get_requests"], kill["post_failed"], kill["post_requests"])
+            )  # fmt: skip
     return rows if len(rows) > 2 else []
 
 

@@ -27,6 +27,9 @@ BALANCE = {
     "fastest_response": "roundrobin",
 }
 
+# The methods nginx never passes to the next server once sent
+# (proxy_next_upstream without non_idempotent): the twin rule for HAProxy.
+NON_IDEMPOTENT = ("POST", "PATCH", "LOCK")
 DEFAULT_OPTIONS = {
     "runtime_socket": "/run/haproxy/admin.sock",
     # Where server states (drain, maintenance, weights set at run time) are
@@ -97,10 +100,11 @@ def _global(spec, opts):
             "    log global",
             "    mode http",
             "    option dontlognull",
-            "    # A failed connection is retried, on another server when redispatch is on.",
+            "    # A failed connection is retried; with redispatch, every retry goes to",
+            "    # another server at once instead of waiting to try the same one again.",
             "    retries %d" % spec.retries,
         ]
-        + (["    option redispatch"] if spec.redispatch else [])
+        + (["    option redispatch 1"] if spec.redispatch else [])
         + [
             "    timeout connect %dms" % spec.timeouts.connect_ms,
             "    timeout client %dms" % spec.timeouts.client_ms,
@@ -180,11 +184,24 @@ def _frontend(fe, agent_log=None):
     return lines
 
 
+def _l7_retries():
+    """nginx's proxy_next_upstream, in HAProxy: a request whose server dies
+    or fails before answering is tried again elsewhere, unless its method is
+    not idempotent; a POST may already have taken effect, so it is never
+    sent twice (nginx leaves out the same methods)."""
+    return [
+        "    retry-on conn-failure empty-response junk-response response-timeout 502 503 504",
+        "    http-request disable-l7-retry if { method %s }" % " ".join(NON_IDEMPOTENT),
+    ]
+
+
 def _backend(pool, mode):
     lines = ["", "backend %s" % pool.name, "    mode %s" % mode]
     if pool.strategy == "fastest_response":
         lines.append("    # strategy fastest_response: weights follow measured response times (runtime API)")
     lines.append("    balance %s" % BALANCE[pool.strategy])
+    if mode == "http":
+        lines += _l7_retries()
     hc = pool.health_check
     check = ""
     weights = dict((s.name, s.weight) for s in pool.servers)

@@ -213,3 +213,38 @@ def test_haproxy_keeps_server_states_across_reloads_unless_told_not_to(tmp_path)
     rc, output, text = check("haproxy", spec, str(tmp_path), server_state_file=None)
     assert rc == 0, output
     assert "server-state" not in text
+
+
+def _backends(text):
+    """{backend name: its lines} of a rendered haproxy.cfg."""
+    sections, name = {}, None
+    for line in text.splitlines():
+        if not line.startswith(" "):
+            name = line.split()[1] if line.startswith("backend ") else None
+            if name:
+                sections[name] = []
+        elif name:
+            sections[name].append(line.strip())
+    return sections
+
+
+def test_both_engines_retry_idempotent_requests_elsewhere_and_never_resend_a_post():
+    data = load_case("tcp-and-http")
+    haproxy = _backends(render_haproxy.render(lb_spec.parse(data, "haproxy")))
+    # HTTP: a request whose server dies before answering moves on, like
+    # nginx's proxy_next_upstream; POST, PATCH and LOCK only when no byte was sent.
+    assert "retry-on conn-failure empty-response junk-response response-timeout 502 503 504" in haproxy["web"]
+    assert "http-request disable-l7-retry if { method POST PATCH LOCK }" in haproxy["web"]
+    # TCP: only the connection is retried (there is no request to resend).
+    assert not [line for line in haproxy["db"] if "retry" in line]
+    nginx = render_nginx.render(lb_spec.parse(data, "nginx"))
+    assert "proxy_next_upstream error timeout http_502 http_503 http_504;" in nginx
+    # nginx resends a POST only when `non_idempotent` is listed: it must not be.
+    assert "non_idempotent" not in nginx
+
+
+def test_haproxy_redispatches_on_every_retry_unless_told_not_to():
+    data = load_case("shop-basic")
+    assert "    option redispatch 1" in render_haproxy.render(lb_spec.parse(data, "haproxy")).splitlines()
+    data["redispatch"] = False
+    assert "option redispatch" not in render_haproxy.render(lb_spec.parse(data, "haproxy"))
