@@ -165,6 +165,20 @@ def _load_rows(root: str) -> list[str]:
                 "%d keep-alive connections | %s | %d of %d requests lost |"
                 % (rolling["backends"], rolling["connections"], where, rolling["failed"], rolling["requests"])
             )
+        lb_rolling = steps.get("lb rolling upgrade")
+        if lb_rolling:
+            rows.append(
+                "| rolling restart of the %d LB nodes (`halb.loadbalancer.lb_rolling_upgrade`, the VIP handed over "
+                "and back), %d keep-alive connections | %s | %d of %d requests failed |"
+                % (lb_rolling["nodes"], lb_rolling["connections"], where, lb_rolling["failed"], lb_rolling["requests"])
+            )
+        pool_change = steps.get("backend removed and added")
+        if pool_change:
+            rows.append(
+                "| a backend removed from the inventory, then added back (two runs of `site.yml`), %d keep-alive "
+                "connections | %s | %d of %d requests failed |"
+                % (pool_change["connections"], where, pool_change["failed"], pool_change["requests"])
+            )
         kill = steps.get("backend kill")
         if kill:
             rows.append(

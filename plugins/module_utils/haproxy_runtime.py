@@ -16,6 +16,7 @@ import csv
 import errno
 import re
 import socket
+import time
 
 DEFAULT_SOCKET = "/run/haproxy/admin.sock"
 DEFAULT_TIMEOUT = 10.0
@@ -272,3 +273,27 @@ class RuntimeClient:
 
     def set_weight(self, backend, server, weight):
         return self._set(backend, server, "weight", int(weight))
+
+    def server_names(self):
+        """(backend, server) of every server the running HAProxy has."""
+        rows = parse_servers_state(self.command("show servers state"))
+        return set((row["be_name"], row["srv_name"]) for row in rows)
+
+    def drain_until_idle(self, servers, timeout, interval=0.5):
+        """Drain each (backend, server) and wait until none holds a session.
+
+        Returns the ones still holding sessions when `timeout` seconds ran
+        out (an empty list when all went idle in time).
+        """
+        for backend, server in sorted(servers):
+            self.set_state(backend, server, "drain")
+        deadline = time.monotonic() + timeout
+        while True:
+            busy = sorted(
+                (row["pxname"], row["svname"])
+                for row in self.show_stat()
+                if (row.get("pxname"), row.get("svname")) in servers and (_int(row.get("scur")) or 0) > 0
+            )
+            if not busy or time.monotonic() >= deadline:
+                return busy
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))

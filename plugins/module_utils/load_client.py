@@ -134,11 +134,12 @@ class _Worker:
         return Record(start, (time.monotonic() - began) * 1000.0, status, backend, error)
 
 
-def run(target, seconds, connections=8, max_requests=100000, timeout=2.0, interval=0.0, keepalive=True):
+def run(target, seconds, connections=8, max_requests=100000, timeout=2.0, interval=0.0, keepalive=True, stop=None):
     """Load `target` for at most `seconds` and `max_requests`; return Records sorted by start.
 
     interval > 0 paces each connection to one request per interval seconds
-    (a steady probe); 0 sends back to back (load).
+    (a steady probe); 0 sends back to back (load). `stop`, a threading.Event,
+    ends the run early when set (a load that lasts as long as something else).
     """
     records = []
     lock = threading.Lock()
@@ -148,7 +149,7 @@ def run(target, seconds, connections=8, max_requests=100000, timeout=2.0, interv
     def loop():
         worker = _Worker(target, timeout, interval, keepalive)
         next_at = time.monotonic()
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (stop and stop.is_set()):
             with lock:
                 if budget[0] <= 0:
                     break
@@ -159,7 +160,9 @@ def run(target, seconds, connections=8, max_requests=100000, timeout=2.0, interv
             if interval > 0:
                 next_at += interval
                 delay = min(next_at, deadline) - time.monotonic()
-                if delay > 0:
+                if delay > 0 and stop:
+                    stop.wait(delay)
+                elif delay > 0:
                     time.sleep(delay)
                 else:
                     next_at = time.monotonic()  # a slow request: keep pace from now

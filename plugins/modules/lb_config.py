@@ -64,6 +64,15 @@ options:
     description: Permissions of the file.
     type: raw
     default: "0640"
+  drain_timeout:
+    description:
+      - HAProxy only. Before a new config that removes servers replaces the running one, those servers are drained
+        through the runtime API (C(render_options.runtime_socket)), so they get no new request, and the module waits
+        up to this many seconds until they hold no session. Past it, a warning says which servers were still busy and
+        the config is installed anyway (the reload's old workers still finish their requests).
+      - V(0) skips the drain. Nothing is drained when HAProxy is not running or in check mode.
+    type: int
+    default: 60
   render_options:
     description:
       - Paths the renderer writes into the file, for engines installed in other places.
@@ -135,6 +144,14 @@ weights_files:
   type: list
   elements: str
   sample: [/etc/nginx/halb/weights/shop.conf]
+drained:
+  description:
+    - HAProxy only. Servers (C(backend/server)) the new config removes, drained before it was installed (in check
+      mode, the ones that would be).
+  returned: always
+  type: list
+  elements: str
+  sample: [shop/be3]
 strategies:
   description: Strategy of each pool after normalization (aliases resolved).
   returned: always
@@ -151,6 +168,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.halb.loadbalancer.plugins.module_utils import (
     engine_facts,
+    haproxy_runtime,
     lb_spec,
     render_haproxy,
     render_nginx,
@@ -194,6 +212,32 @@ def validate(module, engine, text, directory, dest):
         )
 
 
+def drain_removed(module, spec, socket, timeout):
+    """Drain the servers of the running HAProxy that `spec` no longer has.
+
+    Returns them as backend/server. A server removed by a reload would stop
+    taking requests at once, its sessions ended only by the old worker's
+    hard-stop-after; drained first, its clients finish and leave.
+    """
+    if not os.path.exists(socket):
+        return []  # HAProxy not running yet: nothing to drain
+    client = haproxy_runtime.RuntimeClient(socket)
+    keep = set((pool.name, server.name) for pool in spec.pools for server in pool.servers)
+    try:
+        removed = client.server_names() - keep
+        if removed and not module.check_mode:
+            busy = client.drain_until_idle(removed, timeout)
+            if busy:
+                module.warn(
+                    "drain_timeout: %s still held sessions after %ds; installing the config anyway (the old "
+                    "workers finish them after the reload)." % (", ".join("%s/%s" % pair for pair in busy), timeout)
+                )
+    except haproxy_runtime.RuntimeApiError as exc:
+        module.warn("Could not drain the servers this config removes (%s); installing it anyway." % to_native(exc))
+        return []
+    return ["%s/%s" % pair for pair in sorted(removed)]
+
+
 def stale_weights_files(spec, weights_dir):
     """fastest_response server files (nginx) that are missing or were written
     for another set of servers. Files whose only difference is the weights
@@ -221,6 +265,7 @@ def main():
             group=dict(type="str"),
             mode=dict(type="raw", default="0640"),
             render_options=dict(type="dict", default={}),
+            drain_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
     )
@@ -232,6 +277,9 @@ def main():
         spec = lb_spec.parse(module.params["spec"], engine)
     except lb_spec.SpecError as exc:
         module.fail_json(msg="Invalid LB spec: %s" % exc, field=exc.path)
+    if module.params["drain_timeout"] < 0:
+        module.fail_json(msg="drain_timeout: %d is negative; give the seconds to wait, or 0 to skip the drain."
+                         % module.params["drain_timeout"])  # fmt: skip
     try:
         content = RENDERERS[engine](spec, **options)
     except TypeError as exc:
@@ -250,6 +298,7 @@ def main():
         checksum=hashlib.sha1(to_bytes(content)).hexdigest(),  # noqa: S324 (a checksum, as Ansible reports them)
         strategies=dict((pool.name, pool.strategy) for pool in spec.pools),
         weights_files=sorted(stale),
+        drained=[],
     )
     if module._diff:
         result["diff"] = dict(before=before, after=content, before_header=dest, after_header=dest + " (rendered)")
@@ -272,6 +321,9 @@ def main():
                 validate(module, engine, check_text, directory, dest)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
+        if engine == "haproxy" and before != content and module.params["drain_timeout"] > 0:
+            socket = options.get("runtime_socket", render_haproxy.DEFAULT_OPTIONS["runtime_socket"])
+            result["drained"] = drain_removed(module, spec, socket, module.params["drain_timeout"])
         if not module.check_mode:
             for path, text in stale.items():
                 if not os.path.isdir(os.path.dirname(path)):

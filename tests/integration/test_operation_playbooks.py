@@ -1,4 +1,4 @@
-"""Bad input stops the failover drill and the rolling upgrade with a clear
+"""Bad input stops the failover drill and the rolling upgrades with a clear
 message naming the option, before any host is read or changed.
 
 The "hosts" are this machine over a local connection with a VIP in the
@@ -84,3 +84,19 @@ def test_the_rolling_upgrade_refuses_nginx(tmp_path):
     assert code != 0
     assert "nginx open source has no runtime API to drain a server without a reload" in output
     assert "Drain its servers" not in output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"lb_rolling_upgrade_tasks": "/nonexistent/upgrade.yml"}, "lb_rolling_upgrade_tasks: /nonexistent/upgrade.yml "
+         "is not a file on the controller"),  # fmt: skip
+        ({"lb_rolling_upgrade_healthy_timeout": "soon"}, "lb_rolling_upgrade_healthy_timeout"),
+    ],
+)
+def test_the_lb_rolling_upgrade_refuses_bad_options_before_touching_a_node(tmp_path, extra, message):
+    code, output = run(tmp_path, "lb_rolling_upgrade.yml", extra)
+    assert code != 0
+    assert re.search(message, output), output[-3000:]
+    for task in HOST_TASKS + ("Stop keepalived",):
+        assert task not in output

@@ -1,7 +1,11 @@
-"""The rolling upgrade playbook (halb.loadbalancer.rolling_upgrade) as a
-user runs it: backends drained one at a time on every LB node while wrk
-loads the VIP. HAProxy drains through its runtime API; nginx open source
-has none, and the playbook must say so before touching a host."""
+"""The rolling upgrade playbooks as a user runs them, under load through
+the VIP. halb.loadbalancer.rolling_upgrade: backends drained one at a time
+on every LB node while wrk loads the VIP; HAProxy drains through its
+runtime API, nginx open source has none, and the playbook must say so
+before touching a host. halb.loadbalancer.lb_rolling_upgrade: the LB nodes
+themselves restarted one at a time, the MASTER last after handing the VIP
+over, while a keep-alive client that retries a stale GET once (as browsers
+do) loads the VIP."""
 
 import csv
 import os
@@ -93,3 +97,31 @@ def test_rolling_upgrade_stops_at_a_backend_that_does_not_come_back(scenario):
         scenario.host(scenario.backends[0]).run_expect([0], "systemctl start halb-demo-backend")
         for lb in scenario.lbs:
             assert runtime(scenario, lb, "set server %s/be1 state ready" % BACKEND).strip() == ""
+
+
+def _invocations(scenario, lb):
+    """The current run ids of the engine and keepalived on an LB node."""
+    command = "systemctl show --property InvocationID --value %s.service keepalived.service" % scenario.engine
+    return scenario.host(lb).run_expect([0], command).stdout.split()
+
+
+def test_lb_nodes_restarted_one_at_a_time_lose_no_request(scenario):
+    master = scenario.wait_owner(scenario.lbs[0])
+    before = {lb: _invocations(scenario, lb) for lb in scenario.lbs}
+    out, result = scenario.playbook_under_load("halb.loadbalancer.lb_rolling_upgrade")
+    assert out.returncode == 0, out.stdout[-4000:]
+    print("\n[LB rolling upgrade] %d nodes: %d requests through the VIP (%d/s), %d failed %s"
+          % (len(scenario.lbs), result["requests"], result["rps"], result["failures"], result["errors"]))  # fmt: skip
+    # Every node's engine and keepalived were restarted, and the MASTER is
+    # MASTER again (keepalived_preempt).
+    for lb in scenario.lbs:
+        assert [a != b for a, b in zip(before[lb], _invocations(scenario, lb))] == [True, True], lb
+    assert scenario.owners() == [master]
+    assert result["requests"] > 1000
+    assert result["failures"] == 0, result["errors"]
+    scenario.results["lb rolling upgrade"] = {
+        "nodes": len(scenario.lbs),
+        "requests": result["requests"],
+        "failed": result["failures"],
+        "connections": 8,
+    }

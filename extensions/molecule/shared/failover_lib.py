@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -22,11 +23,18 @@ from testinfra.utils.ansible_runner import AnsibleRunner
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "lab"))
+# The drill's load engine is standard library only: usable outside Ansible.
+sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
+
+import load_client  # noqa: E402
 
 from halblab.probe import Poller, recovered_after  # noqa: E402
 
-__all__ = ["Poller", "Scenario", "recovered_after"]
+__all__ = ["Poller", "Scenario", "load_client", "recovered_after"]
 
+# Requests a load that lasts as long as a playbook may send at most: far
+# above what it reaches, so the load lasts the whole run.
+LOAD_CAP = 2_000_000
 # The most a client may see of an outage in any failover step.
 OUTAGE_LIMIT_MS = float(os.environ.get("HALB_OUTAGE_LIMIT_MS", "1000"))
 
@@ -108,13 +116,44 @@ class Scenario:
         assert held, f"{name}: requests through the VIP did not recover within {timeout}s"
         return poller
 
-    def playbook(self, name: str, *extra_vars: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    def playbook(
+        self, name: str, *extra_vars: str, options: tuple[str, ...] = (), timeout: int = 600
+    ) -> subprocess.CompletedProcess:
         """Run one of the collection's playbooks against this scenario's
-        inventory, as a user would; extra_vars are "key=value" strings."""
-        command = ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]), name]
+        inventory, as a user would; extra_vars are "key=value" strings (or
+        JSON), options more ansible-playbook options (e.g. --limit)."""
+        command = ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]), name, *options]
         for assignment in extra_vars:
             command += ["-e", assignment]
         return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+    def playbook_under_load(
+        self, name: str, *extra_vars: str, options: tuple[str, ...] = (), connections: int = 8, interval: float = 0.01
+    ) -> tuple[subprocess.CompletedProcess, dict]:
+        """Run a playbook (as playbook()) while keep-alive connections GET
+        /orders through the VIP, each one request per `interval` seconds (a
+        steady load that leaves the 2 cores room for Ansible), for as long as
+        it runs; returns its result and load_client's summary of what the
+        clients saw."""
+        stop = threading.Event()
+        records: list = []
+        target = load_client.Target(self.vip, self.port, "/orders")
+
+        def load():
+            records.extend(
+                load_client.run(target, 600, connections, max_requests=LOAD_CAP, interval=interval, stop=stop)
+            )
+
+        thread = threading.Thread(target=load)
+        began = time.monotonic()
+        thread.start()
+        try:
+            out = self.playbook(name, *extra_vars, options=options)
+        finally:
+            stop.set()
+            thread.join(30)
+        assert len(records) < LOAD_CAP, "the load ran out before the playbook ended"
+        return out, load_client.summary(records, time.monotonic() - began)
 
     def platform(self) -> dict:
         """What the figures were measured on: Debian release, engine, keepalived."""

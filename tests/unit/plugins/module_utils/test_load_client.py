@@ -1,5 +1,6 @@
 """The drill's load engine against real servers on loopback, and its arithmetic."""
 
+import threading
 import time
 
 import pytest
@@ -27,6 +28,17 @@ def test_stops_at_its_deadline(loopback):
     records = load_client.run(Target("127.0.0.1", port), seconds=0.5, connections=2, max_requests=100000)
     assert time.monotonic() - began < 0.5 + 1.0
     assert 5 <= len(records) <= 2 * 0.5 / 0.02 + 2
+
+
+@pytest.mark.parametrize("interval", [0.0, 0.05])
+def test_stops_early_when_told(loopback, interval):
+    _server, port = loopback.http(delay=0.01)
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    began = time.monotonic()
+    records = load_client.run(Target("127.0.0.1", port), seconds=30, connections=2, interval=interval, stop=stop)
+    assert time.monotonic() - began < 0.3 + 1.0
+    assert records and all(r.ok for r in records)
 
 
 def test_paced_connections_send_one_request_per_interval(loopback):

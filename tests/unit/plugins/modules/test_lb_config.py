@@ -3,9 +3,13 @@
 import os
 
 import pytest
-from module_runner import run_module
+from module_runner import run_main, run_module
 
 from ansible_collections.halb.loadbalancer.plugins.modules import lb_config
+from ansible_collections.halb.loadbalancer.tests.unit.plugins.module_utils.test_haproxy_runtime import (
+    FakeHAProxy,
+    FakeServer,
+)
 
 SPEC = {
     "pools": [{"name": "shop", "servers": [{"name": "be1", "address": "127.0.0.1", "port": 8080}]}],
@@ -99,3 +103,57 @@ def test_nginx_fastest_response_server_file_belongs_to_the_agent(tmp_path):
     third = run_module(lb_config, dict(base, spec=spec))
     assert third["changed"] is True
     assert "127.0.0.2:8080 weight=1000 " in server_file.read_text()
+
+
+def _running(tmp_path, be2_sessions, drops_per_poll):
+    """A running HAProxy (fake runtime API on the config's socket) with be1 and be2 in shop."""
+    return FakeHAProxy(
+        tmp_path / "admin.sock",
+        {"shop": [FakeServer("be1"), FakeServer("be2", sessions=be2_sessions, drops_per_poll=drops_per_poll)]},
+    )
+
+
+def test_servers_the_new_config_removes_are_drained_before_it_is_installed(tmp_path):
+    haproxy = _running(tmp_path, be2_sessions=3, drops_per_poll=1)
+    try:
+        result = run_module(lb_config, args(tmp_path, "haproxy", drain_timeout=10))
+    finally:
+        haproxy.close()
+    assert result["drained"] == ["shop/be2"]
+    assert haproxy.set_commands() == ["set server shop/be2 state drain"]
+    # It waited until be2's three sessions had ended, then installed the config.
+    assert haproxy.server("shop", "be2").sessions == 0
+    assert "server be2" not in (tmp_path / "haproxy.conf").read_text()
+    assert not result.get("warnings")
+
+
+def test_a_server_still_busy_after_drain_timeout_is_named_and_the_config_installed(tmp_path):
+    haproxy = _running(tmp_path, be2_sessions=3, drops_per_poll=0)
+    try:
+        result = run_module(lb_config, args(tmp_path, "haproxy", drain_timeout=1))
+    finally:
+        haproxy.close()
+    assert result["drained"] == ["shop/be2"]
+    assert any("shop/be2 still held sessions after 1s" in w for w in result["warnings"]), result
+    assert (tmp_path / "haproxy.conf").exists()
+
+
+def test_check_mode_names_the_servers_it_would_drain_and_drains_none(tmp_path):
+    haproxy = _running(tmp_path, be2_sessions=0, drops_per_poll=0)
+    try:
+        result = run_module(lb_config, args(tmp_path, "haproxy"), check_mode=True)
+    finally:
+        haproxy.close()
+    assert result["drained"] == ["shop/be2"]
+    assert haproxy.set_commands() == []
+
+
+def test_without_a_running_haproxy_nothing_is_drained(tmp_path):
+    result = run_module(lb_config, args(tmp_path, "haproxy"))
+    assert result["changed"] is True and result["drained"] == []
+
+
+def test_a_negative_drain_timeout_is_refused(tmp_path):
+    code, result = run_main(lb_config, args(tmp_path, "haproxy", drain_timeout=-1))
+    assert code == 1
+    assert result["msg"] == "drain_timeout: -1 is negative; give the seconds to wait, or 0 to skip the drain."
