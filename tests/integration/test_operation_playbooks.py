@@ -89,8 +89,10 @@ def test_the_rolling_upgrade_refuses_nginx(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"lb_rolling_upgrade_tasks": "/nonexistent/upgrade.yml"}, "lb_rolling_upgrade_tasks: /nonexistent/upgrade.yml "
-         "is not a file on the controller"),  # fmt: skip
+        (
+            {"lb_rolling_upgrade_tasks": "/nonexistent/upgrade.yml"},
+            "lb_rolling_upgrade_tasks: /nonexistent/upgrade.yml is not a file on the controller",
+        ),
         ({"lb_rolling_upgrade_healthy_timeout": "soon"}, "lb_rolling_upgrade_healthy_timeout"),
     ],
 )

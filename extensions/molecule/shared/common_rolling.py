@@ -9,6 +9,7 @@ do) loads the VIP."""
 
 import csv
 import os
+import re
 
 import pytest
 from wrk_load import Background
@@ -117,6 +118,10 @@ def test_lb_nodes_restarted_one_at_a_time_lose_no_request(scenario):
     for lb in scenario.lbs:
         assert [a != b for a, b in zip(before[lb], _invocations(scenario, lb))] == [True, True], lb
     assert scenario.owners() == [master]
+    # One node at a time, the MASTER last.
+    stopped = [re.search(r"\[([^\]]+)\]", chunk.split("\n", 1)[1]).group(1)
+               for chunk in out.stdout.split("TASK [")[1:] if chunk.startswith("Stop keepalived")]  # fmt: skip
+    assert sorted(stopped) == sorted(scenario.lbs) and stopped[-1] == master, stopped
     assert result["requests"] > 1000
     assert result["failures"] == 0, result["errors"]
     scenario.results["lb rolling upgrade"] = {
