@@ -19,7 +19,6 @@ API before the new config goes in (lb_config's drain_timeout), nginx's
 graceful reload lets old workers finish its requests; no request fails."""
 
 import json
-import re
 import threading
 import time
 
@@ -112,7 +111,7 @@ def test_a_backend_removed_then_added_back_under_load_loses_no_request(scenario)
     print("\n[backend removed] %d requests, %d failed %s" % (gone["requests"], gone["failures"], gone["errors"]))
     if scenario.engine == "haproxy":
         # Every LB node drained it before installing the config without it.
-        assert len(re.findall(r"drained:\s+-\s+halb_pool/be2", out.stdout)) == len(scenario.lbs), out.stdout[-4000:]
+        assert out.stdout.count('"drained": ["halb_pool/be2"]') == len(scenario.lbs), out.stdout[-4000:]
     assert set(scenario.spread(10)) == {kept}
     out, back = _site_under_load(scenario, [])
     print("[backend added back] %d requests, %d failed %s" % (back["requests"], back["failures"], back["errors"]))

@@ -32,6 +32,16 @@ from halblab.probe import Poller, recovered_after  # noqa: E402
 
 __all__ = ["Poller", "Scenario", "load_client", "recovered_after"]
 
+# The output tests read is the same under Molecule (whose environment
+# forces colour and its own ansible.cfg) as from a shell: plain text, each
+# task result as JSON.
+PLAYBOOK_ENV = dict(
+    os.environ,
+    ANSIBLE_FORCE_COLOR="0",
+    ANSIBLE_NOCOLOR="1",
+    ANSIBLE_STDOUT_CALLBACK="default",
+    ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+)
 # Requests a load that lasts as long as a playbook may send at most: far
 # above what it reaches, so the load lasts the whole run.
 LOAD_CAP = 2_000_000
@@ -125,7 +135,7 @@ class Scenario:
         command = ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]), name, *options]
         for assignment in extra_vars:
             command += ["-e", assignment]
-        return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(command, cwd=REPO, env=PLAYBOOK_ENV, capture_output=True, text=True, timeout=timeout)
 
     def playbook_under_load(
         self, name: str, *extra_vars: str, options: tuple[str, ...] = (), connections: int = 8, interval: float = 0.01
