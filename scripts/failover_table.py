@@ -37,6 +37,50 @@ STEPS = [
 ]
 
 
+# The under-load rows, in the order the table shows them: (step key, row template, the fields
+# that fill its placeholders in order). A field names a figure of the step's result, or "where" or
+# "engine" (the scenario's); (name, round) rounds a figure that %d would otherwise truncate.
+LOAD_ROWS = [
+    (
+        "saturating load",
+        "| %d s through the VIP, %d connections (wrk) | %s | %d VIP moves (%d VRRP state changes); "
+        "%d requests (%d/s), %d failed; load average %.1f on 2 cores |",
+        ("seconds", "connections", "where", "vip_moves", "vrrp_transitions", "requests", ("rps", round), "errors",
+         "loadavg"),
+    ),
+    (
+        "reloads under load",
+        "| %d reloads of %s, %d keep-alive connections for %d s | %s | %d of %d requests lost |",
+        ("reloads", "engine", "connections", "seconds", "where", "lost", "requests"),
+    ),
+    (
+        "rolling upgrade",
+        "| rolling upgrade of %d backends (`halb.loadbalancer.rolling_upgrade`, each down 2 s), "
+        "%d keep-alive connections | %s | %d of %d requests lost |",
+        ("backends", "connections", "where", "failed", "requests"),
+    ),
+    (
+        "lb rolling upgrade",
+        "| rolling restart of the %d LB nodes (`halb.loadbalancer.lb_rolling_upgrade`, the VIP handed over "
+        "and back), %d keep-alive connections | %s | %d of %d requests failed |",
+        ("nodes", "connections", "where", "failed", "requests"),
+    ),
+    (
+        "backend removed and added",
+        "| a backend removed from the inventory, then added back (two runs of `site.yml`), %d keep-alive "
+        "connections | %s | %d of %d requests failed |",
+        ("connections", "where", "failed", "requests"),
+    ),
+    (
+        "backend kill",
+        "| a backend killed (`kill -9`) with requests in flight (%d ms each), %d GET + %d POST connections "
+        "| %s | GET: %d of %d failed; POST: %d of %d failed (in flight on it, never resent) |",
+        ("delay_ms", "connections", "connections", "where", "get_failed", "get_requests", "post_failed",
+         "post_requests"),
+    ),
+]  # fmt: skip
+
+
 def _load(path: str) -> dict:
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
@@ -50,6 +94,12 @@ def _short_version(line: str) -> str:
 
 def _row(what: str, where: str, step: dict) -> str:
     return "| %s | %s | %s ms | %d of %d |" % (what, where, round(step["outage_ms"]), step["failed"], step["requests"])
+
+
+def _figure(figures: dict, field):
+    """One value for a LOAD_ROWS template: figures[field], or convert(figures[name]) for (name, convert)."""
+    name, convert = field if isinstance(field, tuple) else (field, lambda figure: figure)
+    return convert(figures[name])
 
 
 def render(root: str = ROOT) -> str:
@@ -132,7 +182,7 @@ def _drill_rows(root: str) -> list[str]:
 
 
 def _load_rows(root: str) -> list[str]:
-    """Under load (Molecule): VRRP transitions during a saturating load, and reload losses."""
+    """Under load (Molecule): a row per LOAD_ROWS step a scenario's results hold, in LOAD_ROWS order."""
     rows = [
         "| under load | where | result |",
         "| --- | --- | --- |",
@@ -143,50 +193,10 @@ def _load_rows(root: str) -> list[str]:
         scenario = os.path.basename(path)[len("molecule-") : -len("-failover.json")]
         engine = _short_version(platform["engine_version"])
         where = "Molecule `%s`: Debian %s, %s" % (scenario, platform["debian"], engine)
-        load = steps.get("saturating load")
-        if load:
-            rows.append(
-                "| %d s through the VIP, %d connections (wrk) | %s | %d VIP moves (%d VRRP state changes); "
-                "%d requests (%d/s), %d failed; load average %.1f on 2 cores |"
-                % (load["seconds"], load["connections"], where, load["vip_moves"], load["vrrp_transitions"],
-                   load["requests"], round(load["rps"]), load["errors"], load["loadavg"])
-            )  # fmt: skip
-        reloads = steps.get("reloads under load")
-        if reloads:
-            rows.append(
-                "| %d reloads of %s, %d keep-alive connections for %d s | %s | %d of %d requests lost |"
-                % (reloads["reloads"], platform["engine"], reloads["connections"], reloads["seconds"], where,
-                   reloads["lost"], reloads["requests"])
-            )  # fmt: skip
-        rolling = steps.get("rolling upgrade")
-        if rolling:
-            rows.append(
-                "| rolling upgrade of %d backends (`halb.loadbalancer.rolling_upgrade`, each down 2 s), "
-                "%d keep-alive connections | %s | %d of %d requests lost |"
-                % (rolling["backends"], rolling["connections"], where, rolling["failed"], rolling["requests"])
-            )
-        lb_rolling = steps.get("lb rolling upgrade")
-        if lb_rolling:
-            rows.append(
-                "| rolling restart of the %d LB nodes (`halb.loadbalancer.lb_rolling_upgrade`, the VIP handed over "
-                "and back), %d keep-alive connections | %s | %d of %d requests failed |"
-                % (lb_rolling["nodes"], lb_rolling["connections"], where, lb_rolling["failed"], lb_rolling["requests"])
-            )
-        pool_change = steps.get("backend removed and added")
-        if pool_change:
-            rows.append(
-                "| a backend removed from the inventory, then added back (two runs of `site.yml`), %d keep-alive "
-                "connections | %s | %d of %d requests failed |"
-                % (pool_change["connections"], where, pool_change["failed"], pool_change["requests"])
-            )
-        kill = steps.get("backend kill")
-        if kill:
-            rows.append(
-                "| a backend killed (`kill -9`) with requests in flight (%d ms each), %d GET + %d POST connections "
-                "| %s | GET: %d of %d failed; POST: %d of %d failed (in flight on it, never resent) |"
-                % (kill["delay_ms"], kill["connections"], kill["connections"], where, kill["get_failed"],
-                   kill["get_requests"], kill["post_failed"], kill["post_requests"])
-            )  # fmt: skip
+        for key, template, fields in LOAD_ROWS:
+            if steps.get(key):
+                figures = dict(steps[key], where=where, engine=platform["engine"])
+                rows.append(template % tuple(_figure(figures, field) for field in fields))
     return rows if len(rows) > 2 else []
 
 

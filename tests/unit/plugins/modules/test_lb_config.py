@@ -105,20 +105,24 @@ def test_nginx_fastest_response_server_file_belongs_to_the_agent(tmp_path):
     assert "127.0.0.2:8080 weight=1000 " in server_file.read_text()
 
 
-def _running(tmp_path, be2_sessions, drops_per_poll):
-    """A running HAProxy (fake runtime API on the config's socket) with be1 and be2 in shop."""
-    return FakeHAProxy(
-        tmp_path / "admin.sock",
-        {"shop": [FakeServer("be1"), FakeServer("be2", sessions=be2_sessions, drops_per_poll=drops_per_poll)]},
-    )
+@pytest.fixture
+def haproxy(tmp_path):
+    """A running HAProxy (fake runtime API on the config's socket) with be1 and be2 in shop, both idle
+    until a test gives be2 sessions; closed after the test."""
+    fake = FakeHAProxy(tmp_path / "admin.sock", {"shop": [FakeServer("be1"), FakeServer("be2")]})
+    yield fake
+    fake.close()
 
 
-def test_servers_the_new_config_removes_are_drained_before_it_is_installed(tmp_path):
-    haproxy = _running(tmp_path, be2_sessions=3, drops_per_poll=1)
-    try:
-        result = run_module(lb_config, args(tmp_path, "haproxy", drain_timeout=10))
-    finally:
-        haproxy.close()
+def _busy(haproxy, sessions, drops_per_poll):
+    """be2 holds sessions, of which drops_per_poll end between two reads once it is out of rotation."""
+    be2 = haproxy.server("shop", "be2")
+    be2.sessions, be2.drops_per_poll = sessions, drops_per_poll
+
+
+def test_servers_the_new_config_removes_are_drained_before_it_is_installed(tmp_path, haproxy):
+    _busy(haproxy, sessions=3, drops_per_poll=1)
+    result = run_module(lb_config, args(tmp_path, "haproxy", drain_timeout=10))
     assert result["drained"] == ["shop/be2"]
     assert haproxy.set_commands() == ["set server shop/be2 state drain"]
     # It waited until be2's three sessions had ended, then installed the config.
@@ -127,23 +131,16 @@ def test_servers_the_new_config_removes_are_drained_before_it_is_installed(tmp_p
     assert not result.get("warnings")
 
 
-def test_a_server_still_busy_after_drain_timeout_is_named_and_the_config_installed(tmp_path):
-    haproxy = _running(tmp_path, be2_sessions=3, drops_per_poll=0)
-    try:
-        result = run_module(lb_config, args(tmp_path, "haproxy", drain_timeout=1))
-    finally:
-        haproxy.close()
+def test_a_server_still_busy_after_drain_timeout_is_named_and_the_config_installed(tmp_path, haproxy):
+    _busy(haproxy, sessions=3, drops_per_poll=0)
+    result = run_module(lb_config, args(tmp_path, "haproxy", drain_timeout=1))
     assert result["drained"] == ["shop/be2"]
     assert any("shop/be2 still held sessions after 1s" in w for w in result["warnings"]), result
     assert (tmp_path / "haproxy.conf").exists()
 
 
-def test_check_mode_names_the_servers_it_would_drain_and_drains_none(tmp_path):
-    haproxy = _running(tmp_path, be2_sessions=0, drops_per_poll=0)
-    try:
-        result = run_module(lb_config, args(tmp_path, "haproxy"), check_mode=True)
-    finally:
-        haproxy.close()
+def test_check_mode_names_the_servers_it_would_drain_and_drains_none(tmp_path, haproxy):
+    result = run_module(lb_config, args(tmp_path, "haproxy"), check_mode=True)
     assert result["drained"] == ["shop/be2"]
     assert haproxy.set_commands() == []
 
