@@ -18,6 +18,7 @@ from ansible.template import AnsibleEnvironment, Templar
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ROLE = os.path.join(ROOT, "roles", "keepalived")
 TEMPLATE = os.path.join(ROLE, "templates", "keepalived.conf.j2")
+DROPIN = os.path.join(ROLE, "templates", "halb.conf.j2")
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "keepalived")
 
 # Inventory variables of each case, on top of the role defaults.
@@ -82,15 +83,16 @@ def role_vars(overrides, hostname="lb1"):
     return loader, variables
 
 
-def render(overrides, hostname="lb1"):
-    """keepalived.conf as ansible.builtin.template writes it (its defaults:
-    trim_blocks on, lstrip_blocks off, trailing newline kept)."""
+def render(overrides, hostname="lb1", template=TEMPLATE):
+    """keepalived.conf (or another of the role's templates) as
+    ansible.builtin.template writes it (its defaults: trim_blocks on,
+    lstrip_blocks off, trailing newline kept)."""
     loader, variables = role_vars(overrides, hostname)
-    with open(TEMPLATE, encoding="utf-8") as handle:
+    with open(template, encoding="utf-8") as handle:
         source = handle.read()
     templar = Templar(loader=loader, variables=variables).copy_with_new_env(
         environment_class=AnsibleEnvironment,
-        searchpath=[os.path.dirname(TEMPLATE)],
+        searchpath=[os.path.dirname(template)],
         newline_sequence="\n",
         available_variables=variables,
     )
@@ -172,3 +174,12 @@ def test_tracked_units_and_urls():
         assert "vrrp_script halb_url_%d {" % index in text
         assert "-o /dev/null %s" % url in text
     assert "halb_file_nginx_shop_service weight 0" in text
+
+
+def test_keepalived_starts_after_the_units_it_tracks_at_boot():
+    """Started together, keepalived's track-file set-up could catch the engine
+    still starting, write it down, and lose the engine's own "up": FAULT for
+    good. Ordered after it, the set-up sees the settled state."""
+    dropin = [line for line in render(CASES["tracked"], template=DROPIN).splitlines() if not line.startswith("#")]
+    assert dropin[:2] == ["[Unit]", "After=haproxy.service halb-response-agent.service nginx@shop.service"]
+    assert "[Unit]" not in render(CASES["multicast"], template=DROPIN)
