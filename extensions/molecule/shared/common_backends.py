@@ -15,13 +15,15 @@ second later and nothing else fails.
 
 A backend removed from the inventory and added back, each by a run of
 site.yml under load: HAProxy drains the removed server through its runtime
-API before the new config goes in (lb_config's drain_timeout), nginx's
-graceful reload lets old workers finish its requests; no request fails."""
+API before the new config goes in (lb_config's drain_timeout); no request
+fails. On nginx that change is a graceful reload, which old workers finish
+their requests through: the reloads-under-load test measures it."""
 
 import json
 import threading
 import time
 
+import pytest
 from failover_lib import load_client
 
 DELAY_MS = 100
@@ -106,6 +108,11 @@ def _site_under_load(scenario, extra):
 
 
 def test_a_backend_removed_then_added_back_under_load_loses_no_request(scenario):
+    if scenario.engine != "haproxy":
+        # On nginx, removing a server is a config change and a graceful reload,
+        # which the five-reloads test measures (test_reloads_under_load_lose_no_request);
+        # two more site.yml runs on three nodes would cost make test 4 minutes.
+        pytest.skip("nginx: a pool change is a graceful reload, measured by the reloads-under-load test")
     scenario.wait_owner(scenario.lbs[0])
     kept, removed = scenario.backends
     out, gone = _site_under_load(scenario, [json.dumps(_without(scenario, "be2"))])
