@@ -96,6 +96,18 @@ def _row(what: str, where: str, step: dict) -> str:
     return "| %s | %s | %s ms | %d of %d |" % (what, where, round(step["outage_ms"]), step["failed"], step["requests"])
 
 
+def _lab_where(kills: dict) -> str:
+    """The lab the kill drills ran on: image, engine, adverts, and how the
+    VRRP processes were scheduled (results from before it was recorded lack it)."""
+    scheduling = sorted(set(kills.get("vrrp_scheduling", {}).values()))
+    return "lab: %s, %s, adverts every %s s%s" % (
+        kills["image"],
+        kills["engine"],
+        kills["advert_int"],
+        ", VRRP " + "/".join(scheduling) if scheduling else "",
+    )
+
+
 def _figure(figures: dict, field):
     """One value for a LOAD_ROWS template: figures[field], or convert(figures[name]) for (name, convert)."""
     name, convert = field if isinstance(field, tuple) else (field, lambda figure: figure)
@@ -114,10 +126,10 @@ def render(root: str = ROOT) -> str:
         result = _load(kills)
         spread = result["outage_ms"]
         rows.append(
-            "| MASTER container killed %d times (`make lab-kills`) | lab: %s, %s, adverts every %s s "
+            "| MASTER container killed %d times (`make lab-kills`) | %s "
             "| min %d / median %d / max %d ms | %d of %d |"
-            % (len(result["runs"]), result["image"], result["engine"], result["advert_int"], round(spread["min"]),
-               round(spread["median"]), round(spread["max"]), result["failed"], result["requests"])
+            % (len(result["runs"]), _lab_where(result), round(spread["min"]), round(spread["median"]),
+               round(spread["max"]), result["failed"], result["requests"])
         )  # fmt: skip
     for path in sorted(glob.glob(os.path.join(root, RESULTS, "molecule-*-failover.json"))):
         result = _load(path)
@@ -166,12 +178,15 @@ def _drill_rows(root: str) -> list[str]:
         )  # fmt: skip
         partition = result["steps"].get("partition drill")
         if partition:
+            # Results written before the MASTER reported split brains have no such figure.
+            reported = partition.get("split_brain_reported_after_ms")
             rows.append(
                 "| the MASTER's VRRP adverts cut from its peers, then healed (%d requests) | %s | %d ms, %d "
-                "| %d ms, %d; one VIP holder %d ms after healing | | two holders %d ms |"
+                "| %d ms, %d; one VIP holder %d ms after healing | | two holders %d ms%s |"
                 % (partition["requests"], where, round(partition["cut_outage_ms"]), partition["cut_failures"],
                    round(partition["heal_outage_ms"]), partition["heal_failures"],
-                   round(partition["heal_single_holder_ms"]), round(partition["two_holders_ms"]))
+                   round(partition["heal_single_holder_ms"]), round(partition["two_holders_ms"]),
+                   "" if reported is None else "; the MASTER reported the split brain %d ms in" % round(reported))
             )  # fmt: skip
         plot = "molecule-%s-drill.png" % scenario
         if os.path.exists(os.path.join(root, RESULTS, plot)):
@@ -187,17 +202,30 @@ def _load_rows(root: str) -> list[str]:
         "| under load | where | result |",
         "| --- | --- | --- |",
     ]
+    # The lab's own saturating load, run by `make lab-kills` before its kills.
+    kills = os.path.join(root, RESULTS, "lab-kill-drills.json")
+    if os.path.exists(kills):
+        result = _load(kills)
+        where = "`make lab-kills`, " + _lab_where(result)
+        rows += _step_rows({"saturating load": result.get("saturating_load")}, where, result["engine"])
     for path in sorted(glob.glob(os.path.join(root, RESULTS, "molecule-*-failover.json"))):
         result = _load(path)
         platform, steps = result["platform"], result["steps"]
         scenario = os.path.basename(path)[len("molecule-") : -len("-failover.json")]
         engine = _short_version(platform["engine_version"])
         where = "Molecule `%s`: Debian %s, %s" % (scenario, platform["debian"], engine)
-        for key, template, fields in LOAD_ROWS:
-            if steps.get(key):
-                figures = dict(steps[key], where=where, engine=platform["engine"])
-                rows.append(template % tuple(_figure(figures, field) for field in fields))
+        rows += _step_rows(steps, where, platform["engine"])
     return rows if len(rows) > 2 else []
+
+
+def _step_rows(steps: dict, where: str, engine: str) -> list[str]:
+    """A row per LOAD_ROWS step that `steps` holds, in LOAD_ROWS order."""
+    rows = []
+    for key, template, fields in LOAD_ROWS:
+        if steps.get(key):
+            figures = dict(steps[key], where=where, engine=engine)
+            rows.append(template % tuple(_figure(figures, field) for field in fields))
+    return rows
 
 
 def collect(source: str, root: str = ROOT) -> list[str]:

@@ -18,8 +18,12 @@ def keepalived_vip_segment(facts, vip, interface):
     return preflight.vip_segment(vip, interface, facts)
 
 
-def keepalived_vrrp_errors(host, version, advert_int, priority, virtual_router_id, auth_pass="", vip=""):
-    return preflight.vrrp_errors(host, version, advert_int, priority, virtual_router_id, auth_pass, vip)
+def keepalived_vrrp_errors(
+    host, version, advert_int, priority, virtual_router_id, auth_pass="", vip="", realtime_priority=0
+):
+    return preflight.vrrp_errors(
+        host, version, advert_int, priority, virtual_router_id, auth_pass, vip, realtime_priority
+    )
 
 
 def keepalived_priority_errors(nodes):

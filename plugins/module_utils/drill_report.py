@@ -43,6 +43,18 @@ def vip_timeline(watches, start, end):
     return timeline, split_s, none_s
 
 
+def split_brain_reports(watches, start, end):
+    """{node: [[from, to]]}: the intervals during which each node reported a
+    split brain (the keepalived role's notify script), clipped to start..end;
+    only nodes that reported."""
+    found = {}
+    for node, watch in sorted(watches.items()):
+        kept = [[max(a, start), min(b, end)] for a, b in watch.get("split_brain", []) if b >= start and a <= end]
+        if kept:
+            found[node] = kept
+    return found
+
+
 def single_holder_after(watches, at, until):
     """Seconds from `at` until one node alone held the VIP for the rest of
     the segment (up to `until`); None when the segment ends otherwise."""
@@ -77,6 +89,7 @@ def _event_result(records, watches, event, until, started, last=False):
         # and every holder set on the way there.
         "vip_after": owners_at(watches, until - 0.001),
         "vip_sequence": _sequence(watches, at, until),
+        "split_brain_reported_by": sorted(split_brain_reports(watches, at, until)),
         "single_holder_after_ms": _ms(single_holder_after(watches, at, until)),
         "latency_during": load_client.latency([r for r in window if r.end < during_end]),
         "latency_after": load_client.latency(after),
@@ -89,6 +102,7 @@ def analyse(records, events, watches, started, ended):
     first = events[0]["at"] if events else ended
     bounds = [e["at"] for e in events[1:]] + [ended]
     timeline, split_s, none_s = vip_timeline(watches, started, ended)
+    reports = split_brain_reports(watches, started, ended)
     total = load_client.summary(records, ended - started)
     return {
         "started": started,
@@ -104,6 +118,11 @@ def analyse(records, events, watches, started, ended):
             "changes": max(0, len(timeline) - 1),
             "two_holders_ms": round(split_s * 1000.0, 1),
             "no_holder_ms": round(none_s * 1000.0, 1),
+            # What the nodes themselves reported: [from, to] seconds since the load began.
+            "split_brain_reports": {
+                node: [[round(a - started, 3), round(b - started, 3)] for a, b in intervals]
+                for node, intervals in reports.items()
+            },
         },
     }
 
@@ -128,6 +147,11 @@ def lines(report):
         " at a pre-emption is the hand-over), with none %.0f ms"
         % (vip["changes"], vip["two_holders_ms"], vip["no_holder_ms"])
     )
+    for node, intervals in sorted(vip["split_brain_reports"].items()):
+        out.append(
+            "%s reported a split brain (as MASTER it heard another MASTER): %s"
+            % (node, ", ".join("%.2f-%.2f s" % (a, b) for a, b in intervals))
+        )
     return out
 
 

@@ -50,6 +50,7 @@ options:
   watches:
     description:
       - The result of M(halb.loadbalancer.vip_watch) of each load balancer node, by node name.
+      - Its C(split_brain) intervals, when there are some, go into the report as each node's split-brain reports.
     type: dict
     default: {}
   title:
@@ -127,7 +128,11 @@ def _watches(module, raw):
     for node, result in sorted(raw.items()):
         if not isinstance(result, dict) or "holding" not in result:
             module.fail_json(msg="watches: %s has no 'holding' list; did vip_watch fail on it?" % node)
-        watches[node] = {"holding": [[float(a), float(b)] for a, b in result["holding"]]}
+        watches[node] = {
+            "holding": [[float(a), float(b)] for a, b in result["holding"]],
+            # Split-brain reports, from vip_watch's split_brain_file (absent on older watches).
+            "split_brain": [[float(a), float(b)] for a, b in result.get("split_brain") or []],
+        }
     return watches
 
 

@@ -17,6 +17,9 @@ description:
   - Run it on every load balancer node at once (C(async) with C(poll=0)) while a fault is injected; the
     intervals of all nodes together show who held the VIP, when no node held it and when two did (a split
     brain). The playbook C(halb.loadbalancer.failover_drill) does so.
+  - With O(split_brain_file), it also records when the node reported a split brain. The keepalived role's notify
+    script writes the time to that file at every advert this node, as MASTER, hears from another MASTER of lower
+    priority, once such adverts have gone on for a second.
   - It changes nothing on the host.
 author: halb.loadbalancer contributors (!UNKNOWN)
 options:
@@ -35,6 +38,12 @@ options:
       - Time between two polls, from 5 to 1000 ms.
     type: int
     default: 20
+  split_brain_file:
+    description:
+      - File holding the Unix time of this node's last split-brain report (the fact C(keepalived_split_brain_file)
+        that the C(halb.loadbalancer.keepalived) role's C(vip_holders) entry point sets).
+      - Reports made during the watch are returned in RV(split_brain); a missing file means none.
+    type: path
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -54,6 +63,7 @@ EXAMPLES = r"""
   halb.loadbalancer.vip_watch:
     address: "{{ keepalived_vip }}"
     seconds: 30
+    split_brain_file: "{{ keepalived_split_brain_file }}"
   async: 60
   poll: 0
   register: vip_watch_job
@@ -78,12 +88,26 @@ polls:
   description: Number of polls made.
   returned: always
   type: int
+split_brain:
+  description:
+    - Intervals during which the host kept reporting a split brain, as [first report, last report] Unix times
+      in seconds; reports less than 3 s apart (keepalived reports once per advert heard) make one interval.
+    - Empty without O(split_brain_file) or when no report was made during the watch.
+  returned: always
+  type: list
+  elements: list
+  sample: [[1764410001.02, 1764410007.93]]
 """
 
 import ipaddress
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+
+# Reports closer together than this belong to one split brain: keepalived
+# reports once per advert received, and adverts come at most 1 s apart
+# with the role's default advert_int.
+SPLIT_BRAIN_GAP_S = 3.0
 
 
 def holds(module, address):
@@ -95,12 +119,29 @@ def holds(module, address):
     return any(needle in line for line in out.splitlines())
 
 
-def watch(module, address, seconds, interval):
-    """Poll until `seconds` have passed; return (intervals, started, ended, polls)."""
-    intervals, since = [], None
+def last_report(path):
+    """The Unix time in the split-brain file, or None (no file, no report yet, or a torn write)."""
+    try:
+        with open(path) as handle:
+            return float(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def add_report(reports, at):
+    """Extend the last interval of `reports` with a report at `at`, or open a new one."""
+    if reports and at - reports[-1][1] < SPLIT_BRAIN_GAP_S:
+        reports[-1][1] = max(reports[-1][1], at)
+    else:
+        reports.append([at, at])
+
+
+def watch(module, address, seconds, interval, split_brain_file=None):
+    """Poll until `seconds` have passed; return (intervals, split-brain reports, started, ended, polls)."""
+    intervals, reports, since = [], [], None
     started = time.time()
     deadline = time.monotonic() + seconds
-    polls, now = 0, started
+    polls, now, seen = 0, started, None
     while True:
         now = time.time()
         polls += 1
@@ -109,12 +150,18 @@ def watch(module, address, seconds, interval):
         elif since is not None:
             intervals.append([since, now])
             since = None
+        if split_brain_file:
+            report = last_report(split_brain_file)
+            # Only reports made during the watch, each once.
+            if report is not None and report != seen and report >= started:
+                add_report(reports, report)
+            seen = report
         if time.monotonic() >= deadline:
             break
         time.sleep(interval)
     if since is not None:
         intervals.append([since, now])
-    return intervals, started, now, polls
+    return intervals, reports, started, now, polls
 
 
 def main():
@@ -123,6 +170,7 @@ def main():
             address=dict(type="str", required=True),
             seconds=dict(type="float", required=True),
             interval_ms=dict(type="int", default=20),
+            split_brain_file=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -137,9 +185,13 @@ def main():
         module.fail_json(msg="seconds: %s is out of range; watch from 1 to 600 seconds" % params["seconds"])
     if not 5 <= params["interval_ms"] <= 1000:
         module.fail_json(msg="interval_ms: %s is out of range; poll every 5 to 1000 ms" % params["interval_ms"])
-    intervals, started, ended, polls = watch(module, address, params["seconds"], params["interval_ms"] / 1000.0)
+    intervals, reports, started, ended, polls = watch(
+        module, address, params["seconds"], params["interval_ms"] / 1000.0, params["split_brain_file"]
+    )
     # Not "started"/"ended": async_status reads a "started" key as "still running".
-    module.exit_json(changed=False, holding=intervals, first_poll=started, last_poll=ended, polls=polls)
+    module.exit_json(
+        changed=False, holding=intervals, split_brain=reports, first_poll=started, last_poll=ended, polls=polls
+    )
 
 
 if __name__ == "__main__":

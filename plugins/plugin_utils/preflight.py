@@ -163,7 +163,7 @@ def _number_error(var, value, host, problem, fix):
     return "%s: %r on %s %s. %s" % (var, value, host, problem, fix)
 
 
-def vrrp_errors(host, version, advert_int, priority, virtual_router_id, auth_pass="", vip=""):
+def vrrp_errors(host, version, advert_int, priority, virtual_router_id, auth_pass="", vip="", realtime_priority=0):
     """Ranges and combinations keepalived would reject or silently ignore."""
     errors = []
     version_in, version = version, _number(version, whole=True)[0]
@@ -239,6 +239,12 @@ def vrrp_errors(host, version, advert_int, priority, virtual_router_id, auth_pas
             "keepalived_vip: %s on %s is an IPv6 address, but keepalived_vrrp_version is 2 and VRRPv2 "
             "carries IPv4 addresses only (RFC 3768). Set keepalived_vrrp_version: 3%s."
             % (vip, host, " and remove keepalived_auth_pass" if auth_pass else "")
+        )
+    realtime, problem = _number(realtime_priority, whole=True)
+    if problem or not 0 <= realtime <= 99:
+        errors.append(
+            "keepalived_realtime_priority: %r on %s %s. Set it to a real-time priority in 1-99 (e.g. 50), or 0 "
+            "for the normal scheduler." % (realtime_priority, host, problem or "is outside 0-99")
         )
     return errors
 

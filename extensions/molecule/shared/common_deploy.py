@@ -31,6 +31,18 @@ def test_keepalived_running_with_tracking(scenario):
         assert "VRRP_Script(halb_url_1) succeeded" in log, log
 
 
+def test_vrrp_runs_real_time_and_locked_in_memory(scenario):
+    """keepalived_realtime_priority (50): adverts go out on time however busy
+    the box, and its track scripts run at normal priority."""
+    for name in scenario.lbs:
+        host = scenario.host(name)
+        # The newest keepalived process is the VRRP child.
+        vrrp = host.run_expect([0], 'pid=$(pidof -s keepalived) && chrt -p "$pid" && grep VmLck /proc/$pid/status')
+        policy, priority, locked = vrrp.stdout.splitlines()
+        assert policy.endswith("SCHED_RR|SCHED_RESET_ON_FORK") and priority.endswith(": 50"), (name, vrrp.stdout)
+        assert int(locked.split()[1]) > 0, (name, locked)
+
+
 def test_backends_answer_health(scenario):
     for name in scenario.backends:
         out = scenario.host(name).run("curl -fsS http://127.0.0.1:8080/health")

@@ -21,6 +21,20 @@ FAULTS = {"haproxy": "engine_kill", "nginx": "keepalived_stop"}
 
 # After a partition heals, one node must hold the VIP alone within this.
 HEAL_LIMIT_MS = 1000
+# The cut-off MASTER reports the split brain within this of the second
+# MASTER appearing (its notify script counts a run of lower-priority adverts
+# once it has lasted 1 s, which a pre-emption's hand-over never does), and
+# keeps reporting until within this of its end.
+REPORT_LIMIT_S = 1.5
+
+
+def _two_holders(report):
+    """[from, to] seconds of the first time two nodes held the VIP."""
+    timeline = report["vip"]["timeline"] + [[report["duration_s"], []]]
+    for (at, holders), (until, _next) in zip(timeline, timeline[1:]):
+        if len(holders) == 2:
+            return at, until
+    raise AssertionError("no two holders in %s" % timeline)
 
 
 def _run_drill(scenario, report_dir, fault, expect_success=True):
@@ -84,7 +98,8 @@ def test_failover_drill_reports_what_the_client_saw(scenario, tmp_path):
 
 
 def test_partition_makes_two_masters_that_the_drill_reports_and_heals(scenario, tmp_path):
-    """Unicast VRRP: the MASTER's adverts stop reaching its peers for 6 s.
+    """Unicast VRRP: the MASTER's adverts stop reaching its peers for 6 s;
+    it still hears the new MASTER's and reports the split brain.
     Multicast: the drill refuses, naming the fix, before touching a host."""
     master = scenario.wait_owner(scenario.lbs[0])
     if not scenario.runner.get_variables(master).get("keepalived_unicast_peers"):
@@ -106,9 +121,22 @@ def test_partition_makes_two_masters_that_the_drill_reports_and_heals(scenario, 
     assert healed["vip_after"] == [master]
     assert healed["single_holder_after_ms"] is not None and healed["single_holder_after_ms"] <= HEAL_LIMIT_MS
     assert max(cut["outage_ms"], healed["outage_ms"]) <= DRILL_OUTAGE_LIMIT_MS
+    # The cut-off MASTER, hearing the new MASTER's adverts, reported the split
+    # brain while it lasted (keepalived's notify_master_rx_lower_pri), and no
+    # other node did; its journal tells the operator.
+    split_from, split_to = _two_holders(report)
+    reports = report["vip"]["split_brain_reports"]
+    assert list(reports) == [master] and cut["split_brain_reported_by"] == [master], reports
+    first, last = reports[master][0][0], reports[master][-1][1]
+    assert first - split_from <= REPORT_LIMIT_S and last >= split_to - REPORT_LIMIT_S, (reports, split_from, split_to)
+    journal = scenario.host(master).run_expect(
+        [0], "journalctl -t halb-split-brain --no-pager -o cat --since @%d" % int(report["started"])
+    )
+    assert "VRRP split brain on VIP %s" % scenario.vip in journal.stdout, journal.stdout
     scenario.results["partition drill"] = {
         "two_holders_ms": report["vip"]["two_holders_ms"],
         "heal_single_holder_ms": healed["single_holder_after_ms"],
+        "split_brain_reported_after_ms": round((first - split_from) * 1000.0, 1),
         "cut_outage_ms": cut["outage_ms"],
         "cut_failures": cut["failures"],
         "heal_outage_ms": healed["outage_ms"],

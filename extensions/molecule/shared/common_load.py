@@ -4,7 +4,10 @@ adverts on 2 cores can starve), and graceful reloads lose no request."""
 import threading
 import time
 
-import wrk_load
+from failover_lib import REPO  # noqa: F401 (puts lab/ on the path first)
+
+from halblab import vrrp
+from halblab import wrk as wrk_load
 
 # Reload losses each engine is held to: HAProxy passes its sockets to the
 # new workers and answers idle keep-alive connections once more
@@ -16,23 +19,8 @@ RELOAD_LOSS_BOUND = {"haproxy": 0.0, "nginx": 0.001}
 
 def _transitions(scenario, since: float) -> dict:
     """Each node's VRRP state changes since `since`, from keepalived's log."""
-    found = {}
-    for name in scenario.lbs:
-        log = scenario.host(name).run("journalctl -u keepalived --no-pager -o cat --since @%d" % int(since)).stdout
-        found[name] = [line.strip() for line in log.splitlines() if "Entering" in line and "STATE" in line]
-    return found
-
-
-def _vip_moves(transitions: dict, master: str) -> int:
-    """State changes that move the VIP: another node becoming MASTER, or the
-    MASTER leaving that state. A BACKUP flapping to FAULT and back (a track
-    check timing out on a saturated box) moves nothing, and is reported."""
-    moves = 0
-    for name, lines in transitions.items():
-        for line in lines:
-            if (name != master and "MASTER STATE" in line) or (name == master and "MASTER STATE" not in line):
-                moves += 1
-    return moves
+    command = "journalctl -u keepalived --no-pager -o cat --since @%d" % int(since)
+    return {name: vrrp.state_changes(scenario.host(name).run(command).stdout) for name in scenario.lbs}
 
 
 def test_saturating_load_moves_no_vip(scenario):
@@ -41,7 +29,7 @@ def test_saturating_load_moves_no_vip(scenario):
     load = wrk_load.run(scenario.vip, scenario.port, "/orders", seconds=60, connections=64)
     loadavg = scenario.host(master).run("cat /proc/loadavg").stdout.split()[0]
     transitions = _transitions(scenario, since)
-    moves = _vip_moves(transitions, master)
+    moves = vrrp.vip_moves(transitions, master)
     print(
         "\n[load] 60 s, 64 connections through the VIP: %d requests (%.0f/s), %d errors, load average %s; "
         "VIP moves %d; VRRP state changes %s"

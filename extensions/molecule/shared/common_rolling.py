@@ -12,7 +12,9 @@ import os
 import re
 
 import pytest
-from wrk_load import Background
+from failover_lib import REPO  # noqa: F401 (puts lab/ on the path first)
+
+from halblab.wrk import Background
 
 TASKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "upgrade_tasks")
 SOCKET = "/run/haproxy/admin.sock"

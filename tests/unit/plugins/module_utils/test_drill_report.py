@@ -99,3 +99,25 @@ def test_a_request_cut_by_the_fault_counts_as_the_faults():
     report = drill_report.analyse(records, [{"name": "fault", "at": T0 + 2.0}], watches, T0, T0 + 3.0)
     assert report["totals"]["failures"] == report["events"][0]["failures"] == 1
     assert report["latency_before"]["count"] == 199
+
+
+def test_split_brain_reports_are_kept_per_node_and_named_in_the_event_they_fall_in():
+    """lb2 loses lb1's adverts from 1.0 s to 3.5 s; lb1, still MASTER, hears
+    lb2's and reports from 1.05 s to 3.45 s."""
+    watches = {
+        "lb1": {"holding": [[T0, T0 + 6.0]], "split_brain": [[T0 + 1.05, T0 + 3.45]]},
+        "lb2": {"holding": [[T0 + 1.0, T0 + 3.5]], "split_brain": []},
+    }
+    events = [{"name": "fault", "at": T0 + 0.5}, {"name": "restore", "at": T0 + 4.0}]
+    report = drill_report.analyse(answers(0, 6.0), events, watches, T0, T0 + 6.0)
+    assert report["vip"]["split_brain_reports"] == {"lb1": [[1.05, 3.45]]}
+    assert [e["split_brain_reported_by"] for e in report["events"]] == [["lb1"], []]
+    assert drill_report.lines(report)[-1] == (
+        "lb1 reported a split brain (as MASTER it heard another MASTER): 1.05-3.45 s"
+    )
+
+
+def test_watches_without_split_brain_reports_make_none():
+    report = story()
+    assert report["vip"]["split_brain_reports"] == {}
+    assert [e["split_brain_reported_by"] for e in report["events"]] == [[], []]

@@ -2,6 +2,8 @@
 records what it sent; the report writes JSON and a PNG and enforces limits."""
 
 import json
+import threading
+import time
 
 from module_runner import run_main
 
@@ -110,3 +112,41 @@ def test_vip_watch_sees_loopback_held_and_a_documentation_address_not():
 def test_vip_watch_refuses_a_prefix_length():
     code, result = run_main(vip_watch, {"address": "192.0.2.7/24", "seconds": 1})
     assert code == 1 and result["msg"].startswith("address: '192.0.2.7/24' is not an IPv4 or IPv6 address")
+
+
+def test_vip_watch_returns_the_split_brain_reports_made_while_it_watched(tmp_path):
+    """Reports older than the watch are not its own; reports 0.1 s apart are
+    one split brain; a torn write is skipped, not a crash."""
+    marker = tmp_path / "split-brain"
+    marker.write_text("%f\n" % (time.time() - 60))
+    written = []
+
+    def notify_script():
+        for text in ("", "not a time"):
+            time.sleep(0.15)
+            marker.write_text(text)
+        for _report in range(3):
+            time.sleep(0.1)
+            written.append(time.time())
+            marker.write_text("%f\n" % written[-1])
+
+    thread = threading.Thread(target=notify_script)
+    thread.start()
+    args = {"address": "192.0.2.77", "seconds": 1, "interval_ms": 20, "split_brain_file": str(marker)}
+    code, result = run_main(vip_watch, args)
+    thread.join()
+    assert code == 0
+    assert result["split_brain"] == [[round(written[0], 6), round(written[-1], 6)]]
+
+
+def test_vip_watch_without_a_split_brain_file_reports_none(tmp_path):
+    args = {"address": "192.0.2.77", "seconds": 1, "interval_ms": 200, "split_brain_file": str(tmp_path / "none")}
+    assert run_main(vip_watch, args)[1]["split_brain"] == []
+    assert run_main(vip_watch, {"address": "192.0.2.77", "seconds": 1, "interval_ms": 200})[1]["split_brain"] == []
+
+
+def test_split_brain_reports_further_apart_than_the_gap_are_two():
+    reports = []
+    for at in (10.0, 10.1, 12.9, 16.0):
+        vip_watch.add_report(reports, at)
+    assert reports == [[10.0, 12.9], [16.0, 16.0]]

@@ -281,6 +281,14 @@ def test_priorities_clash_names_both_hosts():
         ({"advert_int": []}, "keepalived_advert_int: [] on lb1 must be a number."),
         ({"version": 4}, "keepalived_vrrp_version: 4 on lb1 is not a VRRP version keepalived speaks. Set it to 3"),
         ({"version": "abc"}, "keepalived_vrrp_version: 'abc' on lb1 is not a VRRP version"),
+        (
+            {"realtime_priority": 100},
+            "keepalived_realtime_priority: 100 on lb1 is outside 0-99. Set it to a real-time priority in 1-99 "
+            "(e.g. 50), or 0 for the normal scheduler.",
+        ),
+        ({"realtime_priority": -1}, "keepalived_realtime_priority: -1 on lb1 is outside 0-99."),
+        ({"realtime_priority": "high"}, "keepalived_realtime_priority: 'high' on lb1 must be a number."),
+        ({"realtime_priority": 2.5}, "keepalived_realtime_priority: 2.5 on lb1 must be a whole number."),
     ],
 )
 def test_vrrp_errors(settings, expected):
@@ -295,6 +303,7 @@ def test_vrrp_sound_settings():
     assert preflight.vrrp_errors("lb1", 3, 0.1, 150, 51) == []
     assert preflight.vrrp_errors("lb1", "2", "1", "150", "51", "s3cret") == []
     assert preflight.vrrp_errors("lb1", 3, 1.0, 150, 51, "", "fd00:10::100") == []
+    assert preflight.vrrp_errors("lb1", 3, 0.05, 150, 51, "", "", "50") == []
     assert preflight.vrrp_errors("lb1", 2, 1, 150, 51, "", "172.29.10.100") == []
     assert preflight.vrrp_errors("lb1", 2, 1, 150, 51, "", "not-an-ip") == []  # vip_errors names that one
 

@@ -1,4 +1,4 @@
-"""Load through the VIP with wrk (Debian's, on the host running the tests),
+"""Load through a VIP with wrk (Debian's, on the host running the tests or the lab),
 bounded in time; the VIP is on the scenario's own Docker network."""
 
 from __future__ import annotations
