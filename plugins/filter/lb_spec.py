@@ -29,6 +29,24 @@ def lb_spec_errors(data, engine, prefix="", var_names=None):
     return []
 
 
+def lb_setting_errors(health_listen, agent_listen, runtime_socket):
+    """Problems of the lb role's settings that reach a config file or a
+    command line outside the spec, each named by its variable."""
+    checks = [
+        lambda: lb_spec.listen_address(agent_listen, "lb_response_agent_listen", loopback_only=True),
+        lambda: lb_spec.file_path(runtime_socket, "lb_haproxy_runtime_socket", "/run/haproxy/admin.sock"),
+    ]
+    if health_listen not in ("", None):  # empty: no health URL
+        checks.insert(0, lambda: lb_spec.listen_address(health_listen, "lb_health_listen"))
+    errors = []
+    for check in checks:
+        try:
+            check()
+        except lb_spec.SpecError as exc:
+            errors.append("%s" % exc)
+    return errors
+
+
 def lb_fastest_pools(data, engine):
     """fastest_response pools of a valid spec, as the response agent takes them."""
     return response_weights.agent_pools(lb_spec.parse(data, engine), engine)
@@ -52,6 +70,7 @@ class FilterModule(object):
     def filters(self):
         return {
             "lb_spec_errors": lb_spec_errors,
+            "lb_setting_errors": lb_setting_errors,
             "lb_fastest_pools": lb_fastest_pools,
             "lb_nofile_limit": lb_nofile_limit,
         }

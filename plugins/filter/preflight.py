@@ -26,6 +26,14 @@ def keepalived_vrrp_errors(
     )
 
 
+def keepalived_setting_errors(
+    host, instance_name, unicast_peers, unicast_src_ip, track_units, track_urls, script_user, auth_pass=""
+):
+    return preflight.setting_errors(
+        host, instance_name, unicast_peers, unicast_src_ip, track_units, track_urls, script_user, auth_pass
+    )
+
+
 def keepalived_priority_errors(nodes):
     return preflight.priority_errors(nodes)
 
@@ -40,6 +48,7 @@ class FilterModule(object):
             "keepalived_vip_errors": keepalived_vip_errors,
             "keepalived_vip_segment": keepalived_vip_segment,
             "keepalived_vrrp_errors": keepalived_vrrp_errors,
+            "keepalived_setting_errors": keepalived_setting_errors,
             "keepalived_priority_errors": keepalived_priority_errors,
             "keepalived_router_id_errors": keepalived_router_id_errors,
         }

@@ -227,19 +227,46 @@ def _cidr(value, path):
     raise SpecError(path, "%r is not a CIDR network" % (value,), "Write e.g. 10.0.0.0/8, 192.0.2.7/32 or 2001:db8::/32")
 
 
-def _file_path(value, path):
-    """A certificate or key file, as it is written into the engine's config."""
+def file_path(value, path, example="/etc/ssl/private/site.pem"):
+    """A file (certificate, key, unix socket), as it is written into the
+    engine's config or a command line."""
     if not isinstance(value, str) or not value.startswith("/"):
-        raise SpecError(path, "%r is not an absolute path" % (value,), "Write e.g. /etc/ssl/private/site.pem")
+        raise SpecError(path, "%r is not an absolute path" % (value,), "Write e.g. %s" % example)
     if ".." in value.split("/"):
         raise SpecError(path, "%r has a '..' component" % (value,), "Write the path without '..'")
     if not FILE_PATH_RE.match(value):
         raise SpecError(
             path,
             "%r has characters a config file cannot take as they are" % (value,),
-            "Use an absolute path of letters, digits and / . _ - + @ only, e.g. /etc/ssl/private/site.pem",
+            "Use an absolute path of letters, digits and / . _ - + @ only, e.g. %s" % example,
         )
     return value
+
+
+def listen_address(value, path, loopback_only=False):
+    """A local listening address, "IP:port" ("[IPv6]:port"), as the engines'
+    `bind`/`listen` and their log targets take it; returns (ip, port).
+    loopback_only: the address must be on loopback (127.0.0.0/8 or ::1)."""
+    example = "127.0.0.1:8901 or [::1]:8901"
+    host, sep, port = value.rpartition(":") if isinstance(value, str) else ("", "", "")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        host = ""  # a bare IPv6 address: the port is ambiguous
+    try:
+        address = ipaddress.ip_address(host) if sep and "%" not in host else None
+    except ValueError:
+        address = None
+    if address is None or not INTEGER_RE.match(port) or not 1 <= int(port) <= 65535 or port.startswith(("+", "-")):
+        raise SpecError(path, "%r is not an IP address and port" % (value,), "Write e.g. %s" % example)
+    if loopback_only and not address.is_loopback:
+        raise SpecError(
+            path,
+            "%s is not a loopback address" % address,
+            "Keep it on loopback (127.0.0.0/8 or ::1), e.g. 127.0.0.1:%s: anything else lets other hosts reach it"
+            % port,
+        )
+    return str(address), int(port)
 
 
 def _url_path(value, path, what, example):
@@ -396,10 +423,10 @@ def _tls(data, path, engine):
             "TLS is on but no certificate is given",
             "Set certificate: /etc/ssl/private/site.pem (and key:), or tls.enabled: false",
         )
-    cert = _file_path(cert, path + ".certificate")
+    cert = file_path(cert, path + ".certificate")
     key = data.get("key") or None
     if key:
-        key = _file_path(key, path + ".key")
+        key = file_path(key, path + ".key")
     if engine == "haproxy" and key and key != cert + ".key":
         raise SpecError(
             path + ".key",

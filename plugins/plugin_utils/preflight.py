@@ -19,6 +19,22 @@ __metaclass__ = type
 
 import ipaddress
 import math
+import re
+
+from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec
+
+# What keepalived.conf and its script lines can take as they are. Every
+# pattern ends in \Z: "$" would let a trailing newline through.
+INSTANCE_NAME_RE = lb_spec.NAME_RE
+# systemd unit names, template instances (nginx@shop.service) included.
+UNIT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_.@-]{0,254}\Z")
+USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}\Z")
+# A track URL, polled by curl from a script line: http(s), a host (IP,
+# [IPv6] or DNS name), an optional port and an RFC 3986 path.
+TRACK_URL_RE = re.compile(r"(https?)://(\[[^]/]*\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(/.*)?\Z", re.DOTALL)
+# No whitespace, quote, '#', '!', '{' or '}': keepalived.conf would read
+# them as the end of the value or the start of a comment or block.
+AUTH_PASS_RE = re.compile(r"[A-Za-z0-9._~@%^*+=,:/-]+\Z")
 
 
 def _networks(iface_facts):
@@ -64,9 +80,14 @@ def _number(value, whole=False):
 
 
 def _address(value):
-    """An ipaddress address, or None when value is not one."""
+    """An ipaddress address, or None when value is not one. A zone index
+    ("fe80::1%eth0") is refused: ipaddress takes any text after the '%',
+    newlines and braces included, and every address here reaches a config."""
+    text = "%s" % (value,)
+    if "%" in text:
+        return None
     try:
-        return ipaddress.ip_address("%s" % (value,))
+        return ipaddress.ip_address(text)
     except ValueError:
         return None
 
@@ -320,4 +341,72 @@ def router_id_errors(nodes):
                 "one VIP. Give each LB pair a distinct router id%s, or the same keepalived_vip if they are "
                 "one group." % (router_id, segment, first_host, first_vip, host, vip, suggestion)
             )
+    return errors
+
+
+def _track_url_problem(url):
+    """Why a track URL cannot go into a script line as it is, or None."""
+    match = TRACK_URL_RE.match(url) if isinstance(url, str) else None
+    if not match:
+        return "is not an http(s) URL of a host, an optional port and a path"
+    host, port, path = match.group(2), match.group(3), match.group(4)
+    if port is not None and not 1 <= int(port) <= 65535:
+        return "has port %s, outside 1-65535" % port
+    if host.startswith("["):
+        if _address(host[1:-1]) is None:
+            return "has %s, which is not an IPv6 address" % host
+    elif _address(host) is None and not lb_spec.DNS_NAME_RE.match(host):
+        return "has host %s, which is neither an IP address nor a DNS name" % host
+    if path is not None and not lb_spec.URL_PATH_RE.match(path):
+        return "has a path with characters a script line cannot take (use %s)" % lb_spec.URL_PATH_CHARS
+    return None
+
+
+def setting_errors(host, instance_name, unicast_peers, unicast_src_ip, track_units, track_urls, script_user, auth_pass):
+    """keepalived settings that reach keepalived.conf (or its script lines)
+    as they are: each must match a strict pattern."""
+    errors = []
+    if not isinstance(instance_name, str) or not INSTANCE_NAME_RE.match(instance_name):
+        errors.append(
+            "keepalived_instance_name: %r on %s is not a name keepalived.conf can take. Use a letter, then up to 62 "
+            "letters, digits, '_' or '-', e.g. halb_vip." % (instance_name, host)
+        )
+    peers = unicast_peers if isinstance(unicast_peers, list) else [unicast_peers]
+    for index, peer in enumerate(peers):
+        if _address(peer) is None:
+            errors.append(
+                "keepalived_unicast_peers[%d]: %r on %s is not an IP address. List the other nodes' addresses, "
+                "e.g. 172.29.10.12." % (index, peer, host)
+            )
+    if unicast_src_ip not in ("", None) and _address(unicast_src_ip) is None:
+        errors.append(
+            "keepalived_unicast_src_ip: %r on %s is not an IP address. Set this node's own address, or leave it "
+            "empty for the interface's." % (unicast_src_ip, host)
+        )
+    units = track_units if isinstance(track_units, list) else [track_units]
+    for index, unit in enumerate(units):
+        if not isinstance(unit, str) or not UNIT_RE.match(unit):
+            errors.append(
+                "keepalived_track_units[%d]: %r on %s is not a systemd unit name. Use e.g. haproxy or "
+                "nginx.service (letters, digits and : _ . @ -)." % (index, unit, host)
+            )
+    urls = track_urls if isinstance(track_urls, list) else [track_urls]
+    for index, url in enumerate(urls):
+        problem = _track_url_problem(url)
+        if problem:
+            errors.append(
+                "keepalived_track_urls[%d]: %r on %s %s. Write e.g. http://127.0.0.1:8901/halb-health."
+                % (index, url, host, problem)
+            )
+    if not isinstance(script_user, str) or not USER_RE.match(script_user):
+        errors.append(
+            "keepalived_script_user: %r on %s is not a user name. Use lower-case letters, digits, '_' and '-', "
+            "e.g. keepalived_script." % (script_user, host)
+        )
+    if auth_pass not in ("", None) and not AUTH_PASS_RE.match("%s" % (auth_pass,)):
+        # Never echo the password.
+        errors.append(
+            "keepalived_auth_pass: on %s it has characters keepalived.conf cannot take (whitespace, quotes, '#', "
+            "'!', '{', '}'). Use letters, digits and . _ ~ @ %% ^ * + = , : / - only." % host
+        )
     return errors

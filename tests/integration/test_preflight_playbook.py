@@ -116,6 +116,23 @@ def test_good_inventory_passes(tmp_path, lb_vars):
             },
             "lb_spec.pools[0].servers[0].port: 70000 is not a TCP port (1-65535)",
         ),
+        (
+            {"lb_vars": {"lb_response_agent_listen": "0.0.0.0:5514"}},
+            "lb_response_agent_listen: 0.0.0.0 is not a loopback address",
+        ),
+        (
+            {"lb_vars": {"lb_health_listen": "127.0.0.1:8901 ssl crt /etc/passwd"}},
+            "lb_health_listen: '127.0.0.1:8901 ssl crt /etc/passwd' is not an IP address and port",
+        ),
+        (
+            {"lb_vars": {"keepalived_realtime_priority": 120}},
+            "keepalived_realtime_priority: 120 on lb1 is outside 0-99",
+        ),
+        (
+            {"lb_vars": {"keepalived_instance_name": "vip }\nvrrp_instance evil {"}},
+            # The task result is JSON: the repr's backslash comes out doubled.
+            "keepalived_instance_name: 'vip }\\\\nvrrp_instance evil {' on lb1 is not a name keepalived.conf can take",
+        ),
     ],
     ids=[
         "vip-outside-subnet",
@@ -130,6 +147,10 @@ def test_good_inventory_passes(tmp_path, lb_vars):
         "timeout-not-duration",
         "nginx-weight-zero",
         "full-spec-bad-port",
+        "agent-not-on-loopback",
+        "health-listen-injection",
+        "realtime-priority-out-of-range",
+        "keepalived-instance-name-injection",
     ],
 )
 def test_bad_inventory_stops_with_clear_message(tmp_path, case, expected):

@@ -320,3 +320,72 @@ def test_vrrp_not_a_number_is_never_out_of_range():
     errors = preflight.vrrp_errors("lb1", 3, "abc", "abc", "abc")
     assert len(errors) == 3, errors
     assert all("must be a number" in e and "outside" not in e for e in errors)
+
+
+SOUND_SETTINGS = {
+    "instance_name": "halb_vip",
+    "unicast_peers": ["172.29.10.12", "fd00:10::12"],
+    "unicast_src_ip": "172.29.10.11",
+    "track_units": ["haproxy", "nginx@shop.service", "halb-response-agent.service"],
+    "track_urls": ["http://127.0.0.1:8901/halb-health", "https://[::1]:8443/ready", "http://lb1.example.com/"],
+    "script_user": "keepalived_script",
+    "auth_pass": "",
+}
+
+
+def setting_errors(**changed):
+    return preflight.setting_errors("lb1", **dict(SOUND_SETTINGS, **changed))
+
+
+def test_sound_keepalived_settings_pass():
+    assert setting_errors() == []
+    sparse = {"unicast_peers": [], "unicast_src_ip": "", "track_units": [], "track_urls": [], "auth_pass": "s3cr3t"}
+    assert setting_errors(**sparse) == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (
+            {"instance_name": "vip\n}\nvrrp_instance evil {"},
+            "keepalived_instance_name: 'vip\\n}\\nvrrp_instance evil {' on lb1 is not a name keepalived.conf can take.",
+        ),
+        ({"instance_name": "halb_vip\n"}, "keepalived_instance_name: 'halb_vip\\n' on lb1 is not a name"),
+        (
+            {"unicast_peers": ["172.29.10.12", "172.29.10.13 }"]},
+            "keepalived_unicast_peers[1]: '172.29.10.13 }' on lb1 is not an IP address.",
+        ),
+        ({"unicast_peers": ["fe80::1%eth0"]}, "keepalived_unicast_peers[0]: 'fe80::1%eth0' on lb1 is not an IP"),
+        ({"unicast_src_ip": "lb1"}, "keepalived_unicast_src_ip: 'lb1' on lb1 is not an IP address."),
+        ({"track_units": ["haproxy; reboot"]}, "keepalived_track_units[0]: 'haproxy; reboot' on lb1 is not a systemd"),
+        ({"track_units": ["haproxy\n"]}, "keepalived_track_units[0]: 'haproxy\\n' on lb1 is not a systemd unit name"),
+        (
+            {"track_urls": ['http://127.0.0.1:8901/x" \n}']},
+            "keepalived_track_urls[0]: 'http://127.0.0.1:8901/x\" \\n}' on lb1 has a path with characters a script "
+            "line cannot take",
+        ),
+        ({"track_urls": ["ftp://127.0.0.1/"]}, "keepalived_track_urls[0]: 'ftp://127.0.0.1/' on lb1 is not an http(s)"),
+        ({"track_urls": ["http://127.0.0.1:99999/"]}, "has port 99999, outside 1-65535"),
+        ({"track_urls": ["http://[::g]:80/"]}, "has [::g], which is not an IPv6 address"),
+        ({"track_urls": ['http://[fe80::1%x" }]/']}, "which is not an IPv6 address"),
+        ({"track_urls": ["http://-bad-/"]}, "has host -bad-, which is neither an IP address nor a DNS name"),
+        ({"track_urls": ["http://127.0.0.1/a?b"]}, "has a path with characters a script line cannot take"),
+        ({"script_user": "root; rm"}, "keepalived_script_user: 'root; rm' on lb1 is not a user name."),
+        (
+            {"auth_pass": "pa ss#"},
+            "keepalived_auth_pass: on lb1 it has characters keepalived.conf cannot take (whitespace, quotes, '#', "
+            "'!', '{', '}'). Use letters, digits and . _ ~ @ % ^ * + = , : / - only.",
+        ),
+    ],
+)
+def test_keepalived_settings_that_would_inject_are_named(settings, expected):
+    (error,) = setting_errors(**settings)
+    assert expected in error, error
+    assert "pa ss#" not in error  # a password is never echoed
+
+
+def test_a_vip_with_a_zone_index_is_not_an_address():
+    """ipaddress would take 'fe80::5%lo\n}' whole; it must never reach keepalived.conf."""
+    facts = {"lo": {"ipv6": [{"address": "fe80::1", "prefix": "64"}]}, "interfaces": ["lo"]}
+    (error,) = preflight.vip_errors("lb1", "fe80::5%lo\n}", "lo", facts)
+    assert error.startswith("keepalived_vip: 'fe80::5%lo\\n}' on lb1 is not an IP address."), error
