@@ -183,3 +183,19 @@ def test_keepalived_starts_after_the_units_it_tracks_at_boot():
     dropin = [line for line in render(CASES["tracked"], template=DROPIN).splitlines() if not line.startswith("#")]
     assert dropin[:2] == ["[Unit]", "After=haproxy.service halb-response-agent.service nginx@shop.service"]
     assert "[Unit]" not in render(CASES["multicast"], template=DROPIN)
+
+
+def test_keepalived_runs_real_time_from_its_unit_with_a_runaway_bound():
+    """keepalived_realtime_priority: systemd sets the policy (keepalived's own
+    vrrp_rt_priority killed the VRRP process at every reload in a container);
+    keepalived.conf only locks its memory."""
+    dropin = render(CASES["multicast"], template=DROPIN).splitlines()
+    assert [line for line in dropin if line.startswith(("CPUScheduling", "LimitRTTIME"))] == [
+        "CPUSchedulingPolicy=rr",
+        "CPUSchedulingPriority=50",
+        "LimitRTTIME=1000000",
+    ]
+    conf = render(CASES["multicast"])
+    assert "    vrrp_no_swap\n" in conf and "vrrp_rt_priority" not in conf
+    off = dict(CASES["multicast"], keepalived_realtime_priority=0)
+    assert "CPUScheduling" not in render(off, template=DROPIN) and "vrrp_no_swap" not in render(off)
