@@ -41,6 +41,7 @@ NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}\Z")
 DURATION_RE = re.compile(r"([0-9]+)(ms|s|m|h)?\Z")
 DURATION_UNITS_MS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
 INTEGER_RE = re.compile(r"[+-]?[0-9]+\Z")
+PORT_RE = re.compile(r"[0-9]{1,5}\Z")
 # A DNS name: dot-separated labels of 1-63 letters, digits and inner
 # hyphens; the whole name at most 253 characters (DNS_NAME_MAX).
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -257,7 +258,7 @@ def listen_address(value, path, loopback_only=False):
         address = ipaddress.ip_address(host) if sep and "%" not in host else None
     except ValueError:
         address = None
-    if address is None or not INTEGER_RE.match(port) or not 1 <= int(port) <= 65535 or port.startswith(("+", "-")):
+    if address is None or not PORT_RE.match(port) or not 1 <= int(port) <= 65535:
         raise SpecError(path, "%r is not an IP address and port" % (value,), "Write e.g. %s" % example)
     if loopback_only and not address.is_loopback:
         raise SpecError(
