@@ -62,6 +62,12 @@ def test_exactly_one_node_holds_the_vip(scenario):
 def test_round_robin_reaches_every_backend(scenario):
     counts = scenario.spread(10 * len(scenario.backends))
     assert set(counts) == set(scenario.backends), counts
+    lb_vars = scenario.runner.get_variables(scenario.lbs[0])
+    strategy = lb_vars["lb_spec"]["pools"][0]["strategy"] if "lb_spec" in lb_vars else lb_vars.get("lb_strategy")
+    if strategy == "fastest_response":
+        # Weights follow measured response times (the nginx scenario; test_4
+        # checks how): an even split is not what the pool promises.
+        return
     # Round robin over equal weights: an even split. nginx keeps one
     # rotation per worker process (two here), so allow one step per worker.
     assert max(counts.values()) - min(counts.values()) <= (1 if scenario.engine == "haproxy" else 2), counts
