@@ -41,12 +41,15 @@ ensure_debs() {
     >>"$HALB_STATE_DIR/apt.log" 2>&1 || { tail -30 "$HALB_STATE_DIR/apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
 }
 
-# haproxy and nginx binaries for the renderer tests (`haproxy -c`, `nginx -t`
-# on rendered files). The services must not start on this machine: a
-# policy-rc.d that says "no" holds while the packages install.
+# haproxy and nginx (with the Lua module fastest_response needs) for the
+# renderer tests (`haproxy -c`, `nginx -t` on rendered files), and the Lua
+# each runs (OpenResty's LuaJIT in nginx: luajit2, as the Lua module needs;
+# Lua 5.3 in HAProxy) for the balancer tests.
+# The services must not start on this machine: a policy-rc.d that says "no"
+# holds while the packages install.
 ensure_engine_binaries() {
   local missing=() pkg
-  for pkg in haproxy nginx libnginx-mod-stream; do
+  for pkg in haproxy nginx libnginx-mod-stream libnginx-mod-http-lua luajit2 lua5.3; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

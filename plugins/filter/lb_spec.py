@@ -10,7 +10,7 @@ __metaclass__ = type
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec, response_weights
+from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec
 from ansible_collections.halb.loadbalancer.plugins.plugin_utils import spec_paths
 
 
@@ -29,11 +29,10 @@ def lb_spec_errors(data, engine, prefix="", var_names=None):
     return []
 
 
-def lb_setting_errors(health_listen, agent_listen, runtime_socket):
+def lb_setting_errors(health_listen, runtime_socket):
     """Problems of the lb role's settings that reach a config file or a
     command line outside the spec, each named by its variable."""
     checks = [
-        lambda: lb_spec.listen_address(agent_listen, "lb_response_agent_listen", loopback_only=True),
         lambda: lb_spec.file_path(runtime_socket, "lb_haproxy_runtime_socket", "/run/haproxy/admin.sock"),
     ]
     if health_listen not in ("", None):  # empty: no health URL
@@ -45,11 +44,6 @@ def lb_setting_errors(health_listen, agent_listen, runtime_socket):
         except lb_spec.SpecError as exc:
             errors.append("%s" % exc)
     return errors
-
-
-def lb_fastest_pools(data, engine):
-    """fastest_response pools of a valid spec, as the response agent takes them."""
-    return response_weights.agent_pools(lb_spec.parse(data, engine), engine)
 
 
 def lb_nofile_limit(maxconn):
@@ -71,6 +65,5 @@ class FilterModule(object):
         return {
             "lb_spec_errors": lb_spec_errors,
             "lb_setting_errors": lb_setting_errors,
-            "lb_fastest_pools": lb_fastest_pools,
             "lb_nofile_limit": lb_nofile_limit,
         }

@@ -3,12 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Facts about the engines that more than one part of the collection needs.
 
-Defined once here and imported by the spec validator, the renderers, the
-modules and the response-time agent, so they cannot drift apart.
+Defined once here and imported by the spec validator, the renderers and
+the modules, so they cannot drift apart.
 
 Standard library only, and no imports at all: this file also runs on managed
-hosts, and is copied next to the response-time agent as a plain module
-(roles/response_agent/tasks/install.yml).
+hosts.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,12 +23,8 @@ STRATEGY_ALIASES = {"weighted_round_robin": "round_robin", "weighted_least_conne
 
 # Server weights each engine takes: HAProxy 0 (no new traffic) to 256; nginx
 # 1 and up (it has no weight 0: a server out of rotation is `down`), capped
-# here at 1000, which leaves the response-time agent fine steps.
+# here at 1000.
 WEIGHT_RANGE = {"haproxy": (0, 256), "nginx": (1, 1000)}
-
-# The largest weight of each engine. Rendered weights of a fastest_response
-# pool are scaled up to it, so the agent has room to lower them smoothly.
-TOP_WEIGHT = dict((engine, high) for engine, (_low, high) in WEIGHT_RANGE.items())
 
 # The local URL that answers 200 while the engine runs (keepalived polls it).
 HEALTH_PATH = "/halb-health"

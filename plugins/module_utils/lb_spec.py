@@ -26,6 +26,7 @@ import ipaddress
 import re
 from collections import namedtuple
 
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
     ENGINES,
     MAX_MAXCONN,
@@ -72,7 +73,8 @@ class SpecError(ValueError):
 
 Server = namedtuple("Server", "name address port weight backup max_fails fail_timeout_ms drain")
 HealthCheck = namedtuple("HealthCheck", "enabled path expected_status interval_ms timeout_ms fall rise")
-Pool = namedtuple("Pool", "name strategy servers health_check keepalive")
+Pool = namedtuple("Pool", "name strategy servers health_check keepalive fastest")
+FastestResponse = namedtuple("FastestResponse", "half_life_ms penalty probe_interval_ms")
 Tls = namedtuple("Tls", "certificate key min_version")
 Acl = namedtuple("Acl", "allow deny")
 Cache = namedtuple("Cache", "enabled size_mb max_object_kb ttl_s")
@@ -244,10 +246,9 @@ def file_path(value, path, example="/etc/ssl/private/site.pem"):
     return value
 
 
-def listen_address(value, path, loopback_only=False):
+def listen_address(value, path):
     """A local listening address, "IP:port" ("[IPv6]:port"), as the engines'
-    `bind`/`listen` and their log targets take it; returns (ip, port).
-    loopback_only: the address must be on loopback (127.0.0.0/8 or ::1)."""
+    `bind`/`listen` take it; returns (ip, port)."""
     example = "127.0.0.1:8901 or [::1]:8901"
     host, sep, port = value.rpartition(":") if isinstance(value, str) else ("", "", "")
     if host.startswith("[") and host.endswith("]"):
@@ -260,13 +261,6 @@ def listen_address(value, path, loopback_only=False):
         address = None
     if address is None or not PORT_RE.match(port) or not 1 <= int(port) <= 65535:
         raise SpecError(path, "%r is not an IP address and port" % (value,), "Write e.g. %s" % example)
-    if loopback_only and not address.is_loopback:
-        raise SpecError(
-            path,
-            "%s is not a loopback address" % address,
-            "Keep it on loopback (127.0.0.0/8 or ::1), e.g. 127.0.0.1:%s: anything else lets other hosts reach it"
-            % port,
-        )
     return str(address), int(port)
 
 
@@ -359,7 +353,32 @@ def _health_check(data, path):
     )
 
 
-POOL_FIELDS = ("name", "strategy", "servers", "health_check", "keepalive")
+POOL_FIELDS = ("name", "strategy", "servers", "health_check", "keepalive", "fastest_response")
+FASTEST_FIELDS = ("half_life", "penalty", "probe_interval")
+
+
+def _fastest(data, path, strategy):
+    """Knobs of the in-engine fastest_response balancer (balancer_lua)."""
+    if data is not None and strategy != "fastest_response":
+        raise SpecError(path, "these settings are for strategy fastest_response, the pool's is %s" % strategy,
+                        "Remove them, or set strategy: fastest_response")  # fmt: skip
+    data = _mapping(data or {}, path)
+    _no_unknown(data, path, FASTEST_FIELDS)
+    values = dict(half_life=balancer_lua.DEFAULT_HALF_LIFE_MS, probe_interval=balancer_lua.DEFAULT_PROBE_INTERVAL_MS)
+    for field in ("half_life", "probe_interval"):
+        if field in data:
+            values[field] = duration_ms(data[field], path + "." + field)
+            if not 10 <= values[field] <= 60000:
+                raise SpecError(
+                    path + "." + field,
+                    "%s is out of range (10ms-60s)" % data[field],
+                    "Write a duration from 10ms to 60s, e.g. %s: 1s" % field,
+                )
+    return FastestResponse(
+        half_life_ms=values["half_life"],
+        penalty=_int(data.get("penalty", balancer_lua.DEFAULT_PENALTY), path + ".penalty", 1, 10),
+        probe_interval_ms=values["probe_interval"],
+    )
 
 
 def _pool(data, path, engine):
@@ -398,12 +417,14 @@ def _pool(data, path, engine):
             "every server is a backup, so none takes traffic while all are healthy",
             "Set backup: false on at least one server",
         )
+    strategy = _strategy(data.get("strategy", "round_robin"), path + ".strategy")
     return Pool(
         name=_name(data["name"], path + ".name"),
-        strategy=_strategy(data.get("strategy", "round_robin"), path + ".strategy"),
+        strategy=strategy,
         servers=servers,
         health_check=_health_check(data.get("health_check"), path + ".health_check"),
         keepalive=_int(data.get("keepalive", 32), path + ".keepalive", 0, 10000),
+        fastest=_fastest(data.get("fastest_response"), path + ".fastest_response", strategy),
     )
 
 

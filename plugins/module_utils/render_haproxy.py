@@ -12,18 +12,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import HEALTH_PATH, endpoint
 from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import pool_modes
-from ansible_collections.halb.loadbalancer.plugins.module_utils.response_weights import base_weights
 
 BALANCE = {
     "round_robin": "roundrobin",
     "least_connections": "leastconn",
-    # fastest_response is weighted round robin with weights the agent sets
-    # at run time (runtime API, no reload). Not leastconn: leastconn hands
-    # every idle server the next request, so a slow server would keep one
-    # request in flight all the time (measured: 6 % of requests, and the
-    # p99 becomes that server's latency).
+    # fastest_response picks each request's server in Lua (use-server, see
+    # balancer_lua); roundrobin only stands in when that server is down.
     "fastest_response": "roundrobin",
 }
 
@@ -43,9 +40,8 @@ DEFAULT_OPTIONS = {
     # address:port of a local health URL (HEALTH_PATH) that answers 200
     # while HAProxy runs; keepalived polls it. None: no such frontend.
     "health_listen": None,
-    # host:port (UDP) of the response-time agent: frontends that serve a
-    # fastest_response pool also send it their request logs. None: no agent.
-    "agent_log": None,
+    # Directory of balancer_lua.FILE_NAME (lb_config writes it there).
+    "lua_dir": "/etc/haproxy/halb",
 }
 
 
@@ -85,6 +81,14 @@ def _global(spec, opts):
             # engine_facts.nofile_limit gives) and raises its own limit.
             "    maxconn %d" % spec.maxconn,
         ]
+        + (
+            [
+                "    # fastest_response pools pick each request's server in Lua.",
+                "    lua-load %s/%s" % (opts["lua_dir"], balancer_lua.FILE_NAME),
+            ]
+            if any(pool.strategy == "fastest_response" for pool in spec.pools)
+            else []
+        )
         + (
             [
                 "    # Saved from the runtime API before each reload (the unit's",
@@ -135,14 +139,8 @@ def _cache_section(fe):
     ]
 
 
-def _frontend(fe, agent_log=None):
+def _frontend(fe):
     lines = ["", "frontend %s" % fe.name, "    mode %s" % fe.mode]
-    if agent_log:
-        lines += [
-            "    log global",
-            "    # Request logs (server and response time) for the fastest_response agent.",
-            "    log %s format raw local0 info" % agent_log,
-        ]
     lines.append("    option %s" % ("httplog" if fe.mode == "http" else "tcplog"))
     lines.append(_bind(fe))
     reject = "http-request deny" if fe.mode == "http" else "tcp-request connection reject"
@@ -195,19 +193,30 @@ def _l7_retries():
     ]
 
 
+def _fastest(pool):
+    knobs = pool.fastest
+    lines = [
+        "    # strategy fastest_response: Lua picks each request's server from the",
+        "    # response times HAProxy saw (halb_balancer.lua).",
+        "    http-request lua.%s_pick %d %d %d"
+        % (balancer_lua.MODULE, knobs.half_life_ms, knobs.penalty, knobs.probe_interval_ms),
+    ]
+    lines += [
+        "    use-server %s if { var(txn.halb_server) -m str %s }" % (server.name, server.name)
+        for server in pool.servers
+    ]
+    return lines + ["    http-response lua.%s_observe" % balancer_lua.MODULE]
+
+
 def _backend(pool, mode):
     lines = ["", "backend %s" % pool.name, "    mode %s" % mode]
-    if pool.strategy == "fastest_response":
-        lines.append("    # strategy fastest_response: weights follow measured response times (runtime API)")
     lines.append("    balance %s" % BALANCE[pool.strategy])
     if mode == "http":
         lines += _l7_retries()
+    if pool.strategy == "fastest_response":
+        lines += _fastest(pool)
     hc = pool.health_check
     check = ""
-    weights = dict((s.name, s.weight) for s in pool.servers)
-    if pool.strategy == "fastest_response":
-        # Scaled up so the agent can lower a slow server's weight smoothly.
-        weights = base_weights(weights, "haproxy")
     if hc.enabled:
         if mode == "http":
             lines += [
@@ -220,7 +229,7 @@ def _backend(pool, mode):
         check = " check"
     for server in pool.servers:
         # A drained server keeps its sessions but gets no new ones (weight 0).
-        weight = 0 if server.drain else weights[server.name]
+        weight = 0 if server.drain else server.weight
         line = "    server %s %s%s weight %d" % (server.name, endpoint(server.address, server.port), check, weight)
         if server.backup:
             line += " backup"
@@ -245,10 +254,8 @@ def render(spec, **options):
             "    # Answers 200 while HAProxy runs: what keepalived's track script asks.",
             "    monitor-uri %s" % HEALTH_PATH,
         ]
-    fastest = set(pool.name for pool in spec.pools if pool.strategy == "fastest_response")
     for fe in spec.frontends:
-        serves_fastest = fastest.intersection((fe.pool,) + tuple(r.pool for r in fe.routes))
-        lines += _frontend(fe, opts["agent_log"] if serves_fastest else None)
+        lines += _frontend(fe)
     for pool in spec.pools:
         lines += _backend(pool, modes[pool.name])
     return "\n".join(lines) + "\n"

@@ -14,14 +14,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import HEALTH_PATH, endpoint, nofile_limit
 from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import pool_modes
-from ansible_collections.halb.loadbalancer.plugins.module_utils.response_weights import (
-    agent_pools,
-    nginx_server_lines,
-)
 
 DEFAULT_OPTIONS = {
     "user": "www-data",
@@ -30,20 +25,20 @@ DEFAULT_OPTIONS = {
     "access_log": "/var/log/nginx/access.log",
     "cache_dir": "/var/cache/nginx",
     "stream_module": "/usr/lib/nginx/modules/ngx_stream_module.so",
+    # lua-nginx-module and the kit it needs: fastest_response pools pick
+    # each request's server in Lua (balancer_lua).
+    "lua_modules": (
+        "/usr/lib/nginx/modules/ndk_http_module.so",
+        "/usr/lib/nginx/modules/ngx_http_lua_module.so",
+    ),
+    # Directory of balancer_lua.FILE_NAME (lb_config writes it there).
+    "lua_dir": "/etc/nginx/halb",
     # address:port of a local health URL (HEALTH_PATH) that answers 200
     # while nginx runs; keepalived polls it. None: no such server.
     "health_listen": None,
-    # fastest_response pools take their server lines (and weights) from
-    # <weights_dir>/<pool>.conf, which the response-time agent rewrites.
-    "weights_dir": "/etc/nginx/halb/weights",
-    # host:port (UDP) of the response-time agent: locations that proxy to a
-    # fastest_response pool also send it each request's upstream timing.
-    "agent_log": None,
 }
 
-# fastest_response is weighted round robin with weights the agent sets (not
-# least_conn, which sends every idle server the next request: a slow server
-# would always have one in flight).
+# fastest_response picks its server in Lua (balancer_by_lua, see balancer_lua).
 METHOD = {"round_robin": None, "least_connections": "least_conn", "fastest_response": None}
 
 
@@ -83,25 +78,66 @@ def _acl(fe):
     return lines
 
 
-def weights_files(spec, weights_dir=DEFAULT_OPTIONS["weights_dir"]):
-    """{path: content} of the server files of fastest_response pools, with
-    their starting weights (the agent adjusts them later)."""
-    files = {}
-    for name, pool in agent_pools(spec, "nginx").items():
-        weights = dict((s["name"], s["weight"]) for s in pool["servers"])
-        files[os.path.join(weights_dir, name + ".conf")] = nginx_server_lines(pool["servers"], weights)
-    return files
+def _lua_string(text):
+    # Spec names and addresses are letters, digits and . : _ - (lb_spec).
+    return '"%s"' % text
 
 
-def _upstream(pool, http, weights_dir):
+def _lua_pools(spec, fastest):
+    """The init_by_lua call that hands the fastest_response pools to Lua."""
+    lines = ['require("%s").configure({' % balancer_lua.MODULE]
+    for pool in spec.pools:
+        if pool.name not in fastest:
+            continue
+        lines.append(
+            "    %s = {tries = %d, half_life = %s, penalty = %s, probe_interval = %s, peers = {"
+            % (pool.name, spec.retries + 1, pool.fastest.half_life_ms / 1000.0, pool.fastest.penalty,
+               pool.fastest.probe_interval_ms / 1000.0)
+        )  # fmt: skip
+        for server in pool.servers:
+            lines.append(
+                "        {host = %s, port = %d, weight = %d, backup = %s, down = %s, max_fails = %d,"
+                " fail_timeout = %s},"
+                % (_lua_string(server.address), server.port, server.weight, str(server.backup).lower(),
+                   str(server.drain).lower(), server.max_fails, server.fail_timeout_ms / 1000.0)
+            )  # fmt: skip
+        lines.append("    }},")
+    lines.append("})")
+    return lines
+
+
+def _lua_http(spec, opts, fastest):
+    return (
+        [
+            "# fastest_response: each request picks its server in Lua, from the",
+            "# response times of the requests before it (shared by all workers).",
+            'lua_package_path "%s/?.lua;;";' % opts["lua_dir"],
+            "lua_shared_dict %s 1m;" % balancer_lua.MODULE,
+            "init_by_lua_block {",
+        ]
+        + ["    " + line for line in _lua_pools(spec, fastest)]
+        + [
+            "}",
+            "init_worker_by_lua_block {",
+            "    -- Workers forked from one master draw different random numbers.",
+            "    math.randomseed(ngx.now() * 1000 + ngx.worker.pid())",
+            "}",
+        ]
+    )
+
+
+def _upstream(pool, http):
     lines = ["upstream %s {" % pool.name]
     if METHOD[pool.strategy]:
         lines.append("    %s;" % METHOD[pool.strategy])
     if pool.strategy == "fastest_response":
+        # nginx wants server lines; Lua decides, with each server's weight,
+        # backup, drain and max_fails from the table in init_by_lua.
+        lines += ["    server %s;" % endpoint(server.address, server.port) for server in pool.servers]
         lines += [
-            "    # strategy fastest_response: the servers and their weights live in this",
-            "    # file; the response-time agent rewrites it (nginx -t, graceful reload).",
-            "    include %s;" % os.path.join(weights_dir, pool.name + ".conf"),
+            "    balancer_by_lua_block {",
+            '        require("%s").balance("%s")' % (balancer_lua.MODULE, pool.name),
+            "    }",
         ]
     for server in pool.servers if pool.strategy != "fastest_response" else ():
         line = "    server %s weight=%d max_fails=%d fail_timeout=%s" % (
@@ -118,6 +154,7 @@ def _upstream(pool, http, weights_dir):
     if http and pool.keepalive:
         # Idle connections kept open to the servers; needs HTTP/1.1 and an
         # empty Connection header on normal requests (see the map above).
+        # After balancer_by_lua: keepalive wraps the peer it picks.
         lines.append("    keepalive %d;" % pool.keepalive)
     lines.append("}")
     return lines
@@ -149,11 +186,12 @@ def _proxy_location(prefix, pool, fe, spec, opts, fastest):
         "    proxy_next_upstream error timeout http_502 http_503 http_504;",
         "    proxy_next_upstream_tries %d;" % (spec.retries + 1),
     ]
-    if opts["agent_log"] and pool in fastest:
+    if pool in fastest:
         lines += [
-            "    # Each request's upstream timing, for the fastest_response agent.",
-            "    access_log %s;" % opts["access_log"],
-            "    access_log syslog:server=%s,tag=halb,nohostname halb_upstream;" % opts["agent_log"],
+            "    # The response time teaches the fastest_response balancer.",
+            "    log_by_lua_block {",
+            '        require("%s").observe()' % balancer_lua.MODULE,
+            "    }",
         ]
     if fe.cache.enabled:
         lines += [
@@ -217,6 +255,8 @@ def render(spec, **options):
     lines = ["# Rendered by halb.loadbalancer from the LB spec. Do not edit: changes are overwritten."]
     if tcp_fes:
         lines.append("load_module %s;" % opts["stream_module"])
+    if fastest:
+        lines += ["load_module %s;" % path for path in opts["lua_modules"]]
     lines += [
         "user %s;" % opts["user"],
         "worker_processes auto;",
@@ -262,11 +302,11 @@ def render(spec, **options):
                     "proxy_cache_path %s/halb_%s levels=1:2 keys_zone=halb_%s:10m max_size=%dm"
                     " inactive=10m use_temp_path=off;" % (opts["cache_dir"], fe.name, fe.name, fe.cache.size_mb)
                 )
-        if opts["agent_log"] and fastest:
-            http.append("log_format halb_upstream '$upstream_addr $upstream_response_time $upstream_status';")
+        if fastest:
+            http += _lua_http(spec, opts, fastest)
         for pool in spec.pools:
             if modes[pool.name] == "http":
-                http += [""] + _upstream(pool, True, opts["weights_dir"])
+                http += [""] + _upstream(pool, True)
         if opts["health_listen"]:
             http += [
                 "",
@@ -289,7 +329,7 @@ def render(spec, **options):
         stream = []
         for pool in spec.pools:
             if modes[pool.name] == "tcp":
-                stream += _upstream(pool, False, opts["weights_dir"]) + [""]
+                stream += _upstream(pool, False) + [""]
         for fe in tcp_fes:
             stream += _stream_server(fe, spec) + [""]
         lines += ["", "stream {"] + _indent(stream[:-1]) + ["}"]

@@ -29,9 +29,10 @@ options:
       - Numbers may be given as strings of digits (as templating often produces them).
       - Pool C(strategy) is one of V(round_robin), V(least_connections) or V(fastest_response); V(weighted_round_robin)
         and V(weighted_least_connections) are accepted as aliases (weights always apply).
-      - V(fastest_response) is weighted round robin underneath (HAProxy C(balance roundrobin), nginx's default method)
-        whose weights the response-time agent (role C(halb.loadbalancer.response_agent)) sets from measured response
-        times, weight = configured x ((fastest + 20 ms) / (own + 20 ms)) ^ 4 by default. HTTP pools only.
+      - V(fastest_response) picks each request's server inside the engine, in Lua (nginx C(balancer_by_lua) from
+        C(libnginx-mod-http-lua), HAProxy C(lua-load) and C(use-server)), from the response times of the requests
+        before it. Its knobs are the pool's C(fastest_response) keys C(half_life), C(penalty) and
+        C(probe_interval); the README's Strategies section gives the formula. HTTP pools only.
       - Server weights are 0-256 for HAProxy and 1-1000 for nginx.
       - C(maxconn) is at most 500000. The nginx config gets C(worker_rlimit_nofile) of 2 x maxconn + 1024 (two
         descriptors per proxied connection, plus room for listeners and logs); HAProxy sizes its own limit.
@@ -78,9 +79,9 @@ options:
       - Paths the renderer writes into the file, for engines installed in other places.
       - HAProxy keys C(runtime_socket), C(chroot), C(user), C(group), C(log), C(server_state_file) (where server
         states are kept across reloads; empty for none).
-      - nginx keys C(user), C(pid), C(error_log), C(access_log), C(cache_dir), C(stream_module), C(weights_dir).
-      - Both take C(health_listen) (a local C(/halb-health) URL) and C(agent_log) (host:port of the
-        response-time agent, for fastest_response pools).
+      - nginx keys C(user), C(pid), C(error_log), C(access_log), C(cache_dir), C(stream_module), C(lua_modules).
+      - Both take C(health_listen) (a local C(/halb-health) URL) and C(lua_dir) (where the Lua balancer of
+        fastest_response pools is written; C(/etc/haproxy/halb) or C(/etc/nginx/halb)).
     type: dict
     default: {}
 notes:
@@ -136,14 +137,13 @@ checksum:
   description: SHA-1 of the rendered config.
   returned: always
   type: str
-weights_files:
+balancer_file:
   description:
-    - nginx only. Server files of fastest_response pools written because they were missing or listed other servers.
-    - Files that differ only in their weights belong to the response-time agent and are left alone.
+    - The Lua balancer of fastest_response pools (C(halb_balancer.lua) in the render option C(lua_dir)), which the
+      config loads; written with the config, checked with it. Null when no pool uses fastest_response.
   returned: always
-  type: list
-  elements: str
-  sample: [/etc/nginx/halb/weights/shop.conf]
+  type: str
+  sample: /etc/nginx/halb/halb_balancer.lua
 drained:
   description:
     - HAProxy only. Servers (C(backend/server)) the new config removes, drained before it was installed (in check
@@ -167,6 +167,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.halb.loadbalancer.plugins.module_utils import (
+    balancer_lua,
     engine_facts,
     haproxy_runtime,
     lb_spec,
@@ -175,6 +176,10 @@ from ansible_collections.halb.loadbalancer.plugins.module_utils import (
 )
 
 RENDERERS = {"haproxy": render_haproxy.render, "nginx": render_nginx.render}
+DEFAULT_LUA_DIR = {
+    "haproxy": render_haproxy.DEFAULT_OPTIONS["lua_dir"],
+    "nginx": render_nginx.DEFAULT_OPTIONS["lua_dir"],
+}
 DEFAULT_DEST = {"haproxy": "/etc/haproxy/haproxy.cfg", "nginx": "/etc/nginx/nginx.conf"}
 DEFAULT_GROUP = {"haproxy": "haproxy", "nginx": "root"}
 
@@ -238,19 +243,20 @@ def drain_removed(module, spec, socket, timeout):
     return ["%s/%s" % pair for pair in sorted(removed)]
 
 
-def stale_weights_files(spec, weights_dir):
-    """fastest_response server files (nginx) that are missing or were written
-    for another set of servers. Files whose only difference is the weights
-    belong to the response-time agent and are left alone."""
-    stale = {}
-    for path, content in render_nginx.weights_files(spec, weights_dir).items():
-        current = ""
-        if os.path.exists(path):
-            with open(path) as handle:
-                current = handle.readline()
-        if current != content.splitlines(True)[0]:
-            stale[path] = content
-    return stale
+def balancer_file(spec, engine, options):
+    """(path, text) of the Lua balancer the config loads, or None when no
+    pool uses fastest_response."""
+    if not any(pool.strategy == "fastest_response" for pool in spec.pools):
+        return None
+    lua_dir = options.get("lua_dir", DEFAULT_LUA_DIR[engine])
+    return os.path.join(lua_dir, balancer_lua.FILE_NAME), balancer_lua.source(engine)
+
+
+def read_text(path):
+    if not os.path.exists(path):
+        return ""
+    with open(path, "rb") as handle:
+        return to_native(handle.read())
 
 
 def main():
@@ -285,39 +291,34 @@ def main():
     except TypeError as exc:
         module.fail_json(msg="render_options: %s" % to_native(exc))
 
-    weights_dir = options.get("weights_dir", render_nginx.DEFAULT_OPTIONS["weights_dir"])
-    stale = stale_weights_files(spec, weights_dir) if engine == "nginx" else {}
-    before = ""
-    if os.path.exists(dest):
-        with open(dest, "rb") as handle:
-            before = to_native(handle.read())
-    changed = before != content or bool(stale)
+    lua = balancer_file(spec, engine, options)
+    lua_changed = bool(lua) and read_text(lua[0]) != lua[1]
+    before = read_text(dest)
+    changed = before != content or lua_changed
     result = dict(
         changed=changed,
         dest=dest,
         checksum=hashlib.sha1(to_bytes(content)).hexdigest(),  # noqa: S324 (a checksum, as Ansible reports them)
         strategies=dict((pool.name, pool.strategy) for pool in spec.pools),
-        weights_files=sorted(stale),
+        balancer_file=lua[0] if lua else None,
         drained=[],
     )
     if module._diff:
         result["diff"] = dict(before=before, after=content, before_header=dest, after_header=dest + " (rendered)")
-
     if changed:
         directory = os.path.dirname(dest) or "."
         if not os.path.isdir(directory):
             module.fail_json(msg="dest: directory %s does not exist. Is %s installed?" % (directory, engine))
         if module.params["validate"]:
-            # Check against fresh copies of the server files, so nothing the
+            # The check loads a fresh copy of the Lua balancer, so nothing the
             # running engine reads is touched before the check has passed.
-            scratch = tempfile.mkdtemp(prefix=".halb-weights-", dir=directory)
+            scratch = tempfile.mkdtemp(prefix=".halb-lua-", dir=directory)
             try:
                 check_text = content
-                if engine == "nginx" and render_nginx.weights_files(spec, weights_dir):
-                    for path, text in render_nginx.weights_files(spec, scratch).items():
-                        with open(path, "w") as handle:
-                            handle.write(text)
-                    check_text = RENDERERS[engine](spec, **dict(options, weights_dir=scratch))
+                if lua:
+                    with open(os.path.join(scratch, balancer_lua.FILE_NAME), "w") as handle:
+                        handle.write(lua[1])
+                    check_text = RENDERERS[engine](spec, **dict(options, lua_dir=scratch))
                 validate(module, engine, check_text, directory, dest)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -325,10 +326,11 @@ def main():
             socket = options.get("runtime_socket", render_haproxy.DEFAULT_OPTIONS["runtime_socket"])
             result["drained"] = drain_removed(module, spec, socket, module.params["drain_timeout"])
         if not module.check_mode:
-            for path, text in stale.items():
-                if not os.path.isdir(os.path.dirname(path)):
-                    os.makedirs(os.path.dirname(path), 0o755)
-                write_atomically(module, path, text)
+            if lua_changed:
+                if not os.path.isdir(os.path.dirname(lua[0])):
+                    os.makedirs(os.path.dirname(lua[0]), 0o755)
+                write_atomically(module, lua[0], lua[1])
+                os.chmod(lua[0], 0o644)
             if before != content:
                 if module.params["backup"] and before:
                     result["backup_file"] = module.backup_local(dest)

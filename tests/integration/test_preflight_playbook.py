@@ -117,8 +117,22 @@ def test_good_inventory_passes(tmp_path, lb_vars):
             "lb_spec.pools[0].servers[0].port: 70000 is not a TCP port (1-65535)",
         ),
         (
-            {"lb_vars": {"lb_response_agent_listen": "0.0.0.0:5514"}},
-            "lb_response_agent_listen: 0.0.0.0 is not a loopback address",
+            {
+                "lb_vars": {
+                    "lb_spec": {
+                        "pools": [
+                            {
+                                "name": "shop",
+                                "strategy": "fastest_response",
+                                "fastest_response": {"half_life": "5ms"},
+                                "servers": [{"address": "127.0.0.21", "port": 8080}],
+                            }
+                        ],
+                        "frontends": [{"port": 80, "pool": "shop"}],
+                    }
+                }
+            },
+            "lb_spec.pools[0].fastest_response.half_life: 5ms is out of range (10ms-60s)",
         ),
         (
             {"lb_vars": {"lb_health_listen": "127.0.0.1:8901 ssl crt /etc/passwd"}},

@@ -68,9 +68,7 @@ def test_backend_killed_under_load_fails_no_get_and_only_posts_in_flight(scenari
     assert gets["failures"] == 0, gets["errors"]
     # A failed POST got the load balancer's 502, or (HAProxy, on a kept-alive
     # client connection) its connection closed with no answer, which leaves the
-    # choice to resend to the client; the load balancer never resent it. On
-    # nginx, the response agent's weight reloads (fastest_response) can also
-    # close or reset a kept-alive connection under a POST (any socket error).
+    # choice to resend to the client; the load balancer never resent it.
     # No other HTTP status: only the load balancer's 502.
     assert [kind for kind in posts["errors"] if kind.startswith("status ") and kind != "status 502"] == [], posts
     assert 1 <= posts["failures"] <= CONNECTIONS, posts["errors"]

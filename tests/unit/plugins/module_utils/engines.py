@@ -4,7 +4,7 @@ import os
 import shutil
 import subprocess
 
-from ansible_collections.halb.loadbalancer.plugins.module_utils import render_haproxy, render_nginx
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, render_haproxy, render_nginx
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -29,6 +29,10 @@ def make_cert(directory):
 
 def check(engine, spec, directory, **render_options):
     """Render and check; return (returncode, engine output, config text)."""
+    # The Lua balancer of fastest_response pools, as lb_config writes it.
+    with open(os.path.join(directory, balancer_lua.FILE_NAME), "w") as handle:
+        handle.write(balancer_lua.source(engine))
+    render_options.setdefault("lua_dir", directory)
     if engine == "haproxy":
         text = render_haproxy.render(spec, runtime_socket=os.path.join(directory, "admin.sock"), **render_options)
         path = os.path.join(directory, "haproxy.cfg")
@@ -36,13 +40,6 @@ def check(engine, spec, directory, **render_options):
     else:
         cache = os.path.join(directory, "cache")
         os.makedirs(cache, exist_ok=True)
-        # fastest_response pools read their servers from files of their own.
-        weights_dir = os.path.join(directory, "weights")
-        os.makedirs(weights_dir, exist_ok=True)
-        for path, content in render_nginx.weights_files(spec, weights_dir).items():
-            with open(path, "w") as handle:
-                handle.write(content)
-        render_options.setdefault("weights_dir", weights_dir)
         text = render_nginx.render(
             spec,
             pid=os.path.join(directory, "nginx.pid"),

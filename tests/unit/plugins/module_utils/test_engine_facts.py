@@ -14,7 +14,6 @@ from ansible_collections.halb.loadbalancer.plugins.module_utils import (
     lb_spec,
     render_haproxy,
     render_nginx,
-    response_weights,
 )
 from ansible_collections.halb.loadbalancer.plugins.modules import haproxy_server, lb_config
 
@@ -43,8 +42,6 @@ def spec(maxconn=4096):
         (lb_spec, "STRATEGIES"),
         (lb_spec, "STRATEGY_ALIASES"),
         (lb_spec, "WEIGHT_RANGE"),
-        (response_weights, "TOP_WEIGHT"),
-        (response_weights, "endpoint"),
         (render_haproxy, "endpoint"),
         (render_haproxy, "HEALTH_PATH"),
         (render_nginx, "endpoint"),
@@ -61,7 +58,7 @@ def test_modules_use_the_engine_facts_objects(module, name):
 def test_no_module_keeps_a_copy_of_a_fact():
     """No second endpoint(), health path or weight table in the sources."""
     sources = []
-    for pattern in ("plugins/module_utils/*.py", "plugins/modules/*.py", "roles/response_agent/files/*.py"):
+    for pattern in ("plugins/module_utils/*.py", "plugins/modules/*.py"):
         sources += glob.glob(os.path.join(ROOT, pattern))
     assert sources
     for path in sources:
@@ -75,13 +72,6 @@ def test_no_module_keeps_a_copy_of_a_fact():
         assert '"%s' % engine_facts.HEALTH_PATH not in code and " %s" % engine_facts.HEALTH_PATH not in code, where
         assert not re.search(r"\{\s*\"haproxy\":\s*\(?\d", code), "%s: a table of engine numbers" % where
         assert not re.search(r"<=?\s*256\b|\b256\s*<=?", code), "%s: HAProxy's top weight written out" % where
-
-
-def test_top_weight_is_the_top_of_the_weight_range():
-    assert set(engine_facts.WEIGHT_RANGE) == set(engine_facts.ENGINES)
-    for engine, (_low, high) in engine_facts.WEIGHT_RANGE.items():
-        assert engine_facts.TOP_WEIGHT[engine] == high
-    assert set(engine_facts.TOP_WEIGHT) == set(engine_facts.WEIGHT_RANGE)
 
 
 def test_strategy_aliases_name_strategies():

@@ -5,6 +5,7 @@ import os
 import pytest
 from module_runner import run_main, run_module
 
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua
 from ansible_collections.halb.loadbalancer.plugins.modules import lb_config
 from ansible_collections.halb.loadbalancer.tests.unit.plugins.module_utils.test_haproxy_runtime import (
     FakeHAProxy,
@@ -84,25 +85,46 @@ def test_invalid_spec_names_the_field(tmp_path):
     assert not (tmp_path / "haproxy.conf").exists()
 
 
-def test_nginx_fastest_response_server_file_belongs_to_the_agent(tmp_path):
-    weights_dir = tmp_path / "weights"
-    spec = dict(SPEC, pools=[{"name": "shop", "strategy": "fastest_response", "servers": SPEC["pools"][0]["servers"]}])
-    base = args(tmp_path, "nginx", spec=spec)
-    base["render_options"] = dict(base["render_options"], weights_dir=str(weights_dir))
+FASTEST = dict(SPEC, pools=[{"name": "shop", "strategy": "fastest_response", "servers": SPEC["pools"][0]["servers"]}])
+
+
+@pytest.mark.parametrize("engine", ["haproxy", "nginx"])
+def test_fastest_response_writes_the_lua_balancer_the_config_loads(tmp_path, engine):
+    base = args(tmp_path, engine, spec=FASTEST)
+    base["render_options"] = dict(base["render_options"], lua_dir=str(tmp_path / "halb"))
     first = run_module(lb_config, base)
-    assert first["changed"] is True and first["weights_files"] == [str(weights_dir / "shop.conf")]
-    server_file = weights_dir / "shop.conf"
-    assert "127.0.0.1:8080 weight=1000 " in server_file.read_text()
-    # The agent lowers the weight: the next run leaves its file alone.
-    server_file.write_text(server_file.read_text().replace("weight=1000", "weight=7"))
-    second = run_module(lb_config, base)
-    assert second["changed"] is False and second["weights_files"] == []
-    assert "weight=7" in server_file.read_text()
-    # Another set of servers replaces the file.
-    spec["pools"][0]["servers"] = [{"name": "be2", "address": "127.0.0.2", "port": 8080}]
-    third = run_module(lb_config, dict(base, spec=spec))
-    assert third["changed"] is True
-    assert "127.0.0.2:8080 weight=1000 " in server_file.read_text()
+    lua = tmp_path / "halb" / "halb_balancer.lua"
+    assert first["changed"] is True and first["balancer_file"] == str(lua)
+    assert lua.read_text() == balancer_lua.source(engine)
+    assert str(lua.parent) in (tmp_path / ("%s.conf" % engine)).read_text()
+    assert oct(lua.stat().st_mode & 0o777) == "0o644"
+    assert run_module(lb_config, base)["changed"] is False
+    # A balancer file changed by hand (or by an older release) is put back.
+    lua.write_text("-- stale\n")
+    assert run_module(lb_config, base)["changed"] is True
+    assert lua.read_text() == balancer_lua.source(engine)
+
+
+@pytest.mark.parametrize("engine", ["haproxy", "nginx"])
+def test_no_lua_balancer_without_fastest_response(tmp_path, engine):
+    base = args(tmp_path, engine)
+    base["render_options"] = dict(base["render_options"], lua_dir=str(tmp_path / "halb"))
+    result = run_module(lb_config, base)
+    assert result["balancer_file"] is None
+    assert not (tmp_path / "halb").exists()
+    assert "halb_balancer" not in (tmp_path / ("%s.conf" % engine)).read_text()
+
+
+def test_lua_balancer_is_checked_before_it_replaces_the_running_one(tmp_path):
+    """A config the engine rejects leaves both files as they were."""
+    base = args(tmp_path, "nginx", spec=FASTEST)
+    base["render_options"] = dict(base["render_options"], lua_dir=str(tmp_path / "halb"))
+    run_module(lb_config, base)
+    lua = tmp_path / "halb" / "halb_balancer.lua"
+    lua.write_text("-- the running one\n")
+    broken = dict(FASTEST, frontends=[dict(FASTEST["frontends"][0], tls={"certificate": str(tmp_path / "no.pem")})])
+    assert run_module(lb_config, dict(base, spec=broken))["failed"] is True
+    assert lua.read_text() == "-- the running one\n"
 
 
 @pytest.fixture

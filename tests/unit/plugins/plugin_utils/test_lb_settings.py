@@ -1,6 +1,6 @@
 """The lb role's settings that reach a config file or a command line
-outside the spec (lb_setting_errors): the health URL address, the response
-agent's address (loopback only) and HAProxy's runtime socket. Each bad value
+outside the spec (lb_setting_errors): the health URL address and HAProxy's
+runtime socket. Each bad value
 is named with its variable and the fix, before any host is touched."""
 
 import pytest
@@ -10,14 +10,13 @@ from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec
 
 GOOD = {
     "health_listen": "127.0.0.1:8901",
-    "agent_listen": "127.0.0.1:5514",
     "runtime_socket": "/run/haproxy/admin.sock",
 }
 
 
 def errors(**changed):
     settings = dict(GOOD, **changed)
-    return lb_setting_errors(settings["health_listen"], settings["agent_listen"], settings["runtime_socket"])
+    return lb_setting_errors(settings["health_listen"], settings["runtime_socket"])
 
 
 @pytest.mark.parametrize(
@@ -25,9 +24,9 @@ def errors(**changed):
     [
         {},
         {"health_listen": ""},
-        {"health_listen": "[::1]:8901", "agent_listen": "[::1]:5514"},
+        {"health_listen": "[::1]:8901"},
         {"health_listen": "10.0.0.5:8901"},  # a management address
-        {"agent_listen": "127.0.0.53:65535"},
+        {"health_listen": "127.0.0.53:65535"},
         {"runtime_socket": "/run/haproxy-2/admin@lb.sock"},
     ],
 )
@@ -38,12 +37,6 @@ def test_sound_settings_pass(settings):
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
-        (
-            {"agent_listen": "0.0.0.0:5514"},
-            "lb_response_agent_listen: 0.0.0.0 is not a loopback address. Keep it on loopback (127.0.0.0/8 or ::1), "
-            "e.g. 127.0.0.1:5514",
-        ),
-        ({"agent_listen": "192.0.2.7:5514"}, "lb_response_agent_listen: 192.0.2.7 is not a loopback address"),
         (
             {"health_listen": "127.0.0.1:8901\n  bind *:9999"},
             "lb_health_listen: '127.0.0.1:8901\\n  bind *:9999' is not an IP address and port. Write e.g. "
@@ -57,7 +50,7 @@ def test_sound_settings_pass(settings):
         ({"health_listen": "127.0.0.1:65536"}, "lb_health_listen: '127.0.0.1:65536' is not an IP address and port"),
         ({"health_listen": "127.0.0.1:+80"}, "lb_health_listen: '127.0.0.1:+80' is not an IP address and port"),
         ({"health_listen": "[fe80::1%eth0]:8901"}, "lb_health_listen: '[fe80::1%eth0]:8901' is not an IP address"),
-        ({"agent_listen": 5514}, "lb_response_agent_listen: 5514 is not an IP address and port"),
+        ({"health_listen": 8901}, "lb_health_listen: 8901 is not an IP address and port"),
         (
             {"runtime_socket": "/run/haproxy/admin.sock level user\n  stats socket /tmp/open.sock"},
             "lb_haproxy_runtime_socket: '/run/haproxy/admin.sock level user\\n  stats socket /tmp/open.sock' has "
@@ -74,14 +67,10 @@ def test_bad_settings_are_named_with_the_fix(settings, expected):
 
 
 def test_every_bad_setting_is_reported_at_once():
-    found = errors(health_listen="x", agent_listen="0.0.0.0:1", runtime_socket="x")
-    assert [e.split(":", 1)[0] for e in found] == [
-        "lb_health_listen",
-        "lb_response_agent_listen",
-        "lb_haproxy_runtime_socket",
-    ]
+    found = errors(health_listen="x", runtime_socket="x")
+    assert [e.split(":", 1)[0] for e in found] == ["lb_health_listen", "lb_haproxy_runtime_socket"]
 
 
 def test_listen_address_returns_the_address_and_port():
     assert lb_spec.listen_address("[::1]:8901", "x") == ("::1", 8901)
-    assert lb_spec.listen_address("127.0.0.1:5514", "x", loopback_only=True) == ("127.0.0.1", 5514)
+    assert lb_spec.listen_address("127.0.0.1:5514", "x") == ("127.0.0.1", 5514)

@@ -1,0 +1,267 @@
+"""The fastest_response balancer's Lua core, run by the real interpreters of
+both engines (LuaJIT as in nginx, Lua 5.3 as in HAProxy) with a store whose
+clock the test moves. Only the engine glue (ngx.*, core.*) is left out; the
+Molecule scenarios and the benchmark run it inside the engines."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua
+
+INTERPRETERS = [name for name in ("luajit", "lua5.3") if shutil.which(name)]
+
+# A store like the engines' (ttl in seconds on a clock the script sets), a
+# pool of three, and helpers the scenarios below call.
+HARNESS = r"""
+local M = (function() %(core)s end)()
+local clock = 100.0
+local data, expiry = {}, {}
+local store = {}
+function store.get(k)
+  if expiry[k] and expiry[k] <= clock then data[k], expiry[k] = nil, nil end
+  return data[k]
+end
+function store.set(k, v, ttl) data[k] = v; expiry[k] = (ttl and ttl > 0) and clock + ttl or nil end
+function store.add(k, v, ttl) if store.get(k) ~= nil then return false end; store.set(k, v, ttl); return true end
+function store.incr(k, ttl) local v = store.get(k); if v == nil then store.set(k, 1, ttl) else data[k] = v + 1 end end
+local in_flight = {shop = {}}
+
+local function peer(n, extra)
+  local p = {host = "10.0.0." .. n, port = 80, weight = 1, backup = false, down = false,
+             max_fails = 2, fail_timeout = 10}
+  for k, v in pairs(extra or {}) do p[k] = v end
+  return p
+end
+M.configure({shop = {tries = 3, half_life = 1.0, penalty = %(penalty)d, probe_interval = 1.0, peers = {
+  peer(1, PEER1), peer(2, PEER2), peer(3, PEER3), peer(4, PEER4)}}})
+local pool = M.pools.shop
+if not PEER4 then table.remove(pool.peers, 4) end
+
+-- n requests 1 ms apart; each answered at once in latency[id] ms. Returns
+-- the count per peer id.
+local function run(n, latency, tried)
+  local counts = {}
+  for _ = 1, n do
+    clock = clock + 0.001
+    local p = M.choose(store, in_flight, pool, tried)
+    local id = p and p.id or "none"
+    counts[id] = (counts[id] or 0) + 1
+    if p and latency then M.learn(store, pool, p, latency[id], clock) end
+  end
+  return counts
+end
+local function average(n) return store.get("shop|10.0.0." .. n .. ":80|e") end
+local out = {}
+%(scenario)s
+local parts = {}
+for k, v in pairs(out) do parts[#parts + 1] = string.format("%%q: %%s", k, tostring(v)) end
+print("{" .. table.concat(parts, ", ") .. "}")
+"""
+
+MS = "{['10.0.0.1:80'] = %s, ['10.0.0.2:80'] = %s, ['10.0.0.3:80'] = %s}"
+
+
+def run_lua(interpreter, scenario, penalty=balancer_lua.DEFAULT_PENALTY, peers=None):
+    prelude = "".join("PEER%d = %s\n" % (n, peers.get(n, "nil") if peers else "nil") for n in (1, 2, 3, 4))
+    core = balancer_lua.core_source()
+    script = prelude + HARNESS % {"core": core, "penalty": penalty, "scenario": scenario}
+    proc = subprocess.run([interpreter, "-"], input=script, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.replace("nil", "null").replace("inf", "1e999").replace("nan", "null"))
+
+
+pytestmark = [
+    pytest.mark.skipif(not INTERPRETERS, reason="needs luajit or lua5.3 (scripts/setup.sh installs both)"),
+    pytest.mark.parametrize("lua", INTERPRETERS),
+]
+
+
+def test_both_interpreters_are_there(lua):
+    """setup.sh installs both: CI must not skip one silently."""
+    assert set(INTERPRETERS) == {"luajit", "lua5.3"}
+
+
+def test_a_server_50ms_slower_keeps_under_one_percent(lua):
+    out = run_lua(
+        lua,
+        """
+        local c = run(20000, %s)
+        out.slow, out.a, out.b = c['10.0.0.1:80'] or 0, c['10.0.0.2:80'] or 0, c['10.0.0.3:80'] or 0
+        """
+        % (MS % (60, 10, 10)),
+    )
+    assert out["slow"] / 20000 < 0.01, out
+    # The two equal servers share evenly.
+    assert abs(out["a"] - out["b"]) / 20000 < 0.05, out
+
+
+def test_near_equal_servers_share_nearly_evenly(lua):
+    out = run_lua(
+        lua,
+        """
+        local c = run(30000, %s)
+        out.a, out.b, out.c = c['10.0.0.1:80'] or 0, c['10.0.0.2:80'] or 0, c['10.0.0.3:80'] or 0
+        """
+        % (MS % (2.0, 2.5, 3.0)),
+    )
+    shares = sorted(v / 30000 for v in out.values())
+    assert shares[0] > 0.2 and shares[-1] < 0.45, out
+
+
+def test_a_slower_sample_counts_at_once_a_faster_one_by_half_life(lua):
+    out = run_lua(
+        lua,
+        """
+        local p = pool.peers[1]
+        M.learn(store, pool, p, 10, clock)
+        M.learn(store, pool, p, 60, clock)
+        out.up = average(1)
+        clock = clock + 1.0  -- one half-life later
+        M.learn(store, pool, p, 10, clock)
+        out.down = average(1)
+        """,
+    )
+    assert out == {"up": 60, "down": 35}
+
+
+@pytest.mark.parametrize("sample", ["0/0", "1/0", "-1/0", "-5", "4e6", "'12'", "nil"])
+def test_a_broken_sample_leaves_the_average_alone(lua, sample):
+    out = run_lua(
+        lua,
+        """
+        local p = pool.peers[1]
+        M.learn(store, pool, p, 12, clock)
+        clock = clock + 1
+        M.learn(store, pool, p, %s, clock)
+        out.average = average(1)
+        """
+        % sample,
+    )
+    assert out == {"average": 12}
+
+
+def test_a_slow_server_gets_a_probe_per_interval_and_wins_back_when_healed(lua):
+    out = run_lua(
+        lua,
+        """
+        run(2000, %s)                           -- 2 s: server 1 slow
+        local slow = run(5000, %s)              -- 5 s more, still slow
+        out.probes = slow['10.0.0.1:80'] or 0
+        local healed = {}
+        for second = 1, 10 do
+          local c = run(1000, %s)               -- healed
+          healed[second] = (c['10.0.0.1:80'] or 0) / 1000
+        end
+        out.share_after_5s = healed[5]
+        out.share_after_10s = healed[10]
+        """
+        % (MS % (1000, 10, 10), MS % (1000, 10, 10), MS % (10, 10, 10)),
+    )
+    # A 1 s server: nothing but its probe, about one a second.
+    assert 4 <= out["probes"] <= 6, out
+    # Back to 80 % of a fair third within 10 s.
+    assert out["share_after_10s"] >= 0.8 / 3, out
+
+
+def test_drained_and_weight_zero_servers_get_nothing(lua):
+    out = run_lua(
+        lua,
+        """
+        local c = run(3000, %s)
+        out.drained = c['10.0.0.1:80'] or 0
+        out.zero = c['10.0.0.2:80'] or 0
+        out.live = c['10.0.0.3:80'] or 0
+        """
+        % (MS % (10, 10, 10)),
+        peers={1: "{down = true}", 2: "{weight = 0}"},
+    )
+    assert out == {"drained": 0, "zero": 0, "live": 3000}
+
+
+def test_weights_scale_the_share(lua):
+    out = run_lua(
+        lua,
+        """
+        local c = run(30000, %s)
+        out.heavy, out.light = c['10.0.0.1:80'] or 0, c['10.0.0.2:80'] or 0
+        """
+        % (MS % (10, 10, 10)),
+        peers={1: "{weight = 3}"},
+    )
+    assert out["heavy"] > 1.5 * out["light"], out
+
+
+def test_backups_serve_only_when_no_active_server_can(lua):
+    out = run_lua(
+        lua,
+        """
+        local c = run(2000, %s)
+        out.backup_while_healthy = c['10.0.0.4:80'] or 0
+        for _, n in ipairs({1, 2, 3}) do M.fail(store, pool, pool.peers[n]); M.fail(store, pool, pool.peers[n]) end
+        c = run(100, nil)
+        out.backup_while_down = c['10.0.0.4:80'] or 0
+        clock = clock + 11   -- fail_timeout over: the active servers are back
+        c = run(1000, %s)
+        out.backup_after = c['10.0.0.4:80'] or 0
+        """
+        % (MS % (10, 10, 10), MS % (10, 10, 10)),
+        peers={4: "{backup = true}"},
+    )
+    assert out == {"backup_while_healthy": 0, "backup_while_down": 100, "backup_after": 0}
+
+
+def test_max_fails_rests_a_server_for_fail_timeout(lua):
+    out = run_lua(
+        lua,
+        """
+        local p = pool.peers[1]
+        M.fail(store, pool, p)
+        local c = run(600, %s)
+        out.after_one_fail = (c['10.0.0.1:80'] or 0) > 0
+        M.fail(store, pool, p)
+        M.fail(store, pool, p)
+        c = run(3000, %s)        -- 3 s of the 10 s rest
+        out.while_resting = c['10.0.0.1:80'] or 0
+        clock = clock + 10
+        c = run(3000, %s)
+        out.after_rest = (c['10.0.0.1:80'] or 0) > 0
+        """
+        % (MS % (10, 10, 10), MS % (10, 10, 10), MS % (10, 10, 10)),
+    )
+    assert out == {"after_one_fail": True, "while_resting": 0, "after_rest": True}
+
+
+def test_a_retry_avoids_the_servers_already_tried(lua):
+    out = run_lua(
+        lua,
+        """
+        local tried = {['10.0.0.1:80'] = true, ['10.0.0.2:80'] = true}
+        local c = run(500, %s, tried)
+        out.other = c['10.0.0.3:80'] or 0
+        -- All tried: any server rather than none.
+        tried['10.0.0.3:80'] = true
+        c = run(10, nil, tried)
+        out.none = c['none'] or 0
+        """
+        % (MS % (10, 10, 10)),
+    )
+    assert out == {"other": 500, "none": 0}
+
+
+def test_in_flight_requests_make_a_server_cost_more(lua):
+    out = run_lua(
+        lua,
+        """
+        M.learn(store, pool, pool.peers[1], 10, clock)
+        M.learn(store, pool, pool.peers[2], 10, clock)
+        M.learn(store, pool, pool.peers[3], 10, clock)
+        in_flight.shop['10.0.0.1:80'] = 3
+        local c = run(6000, nil)
+        out.busy = c['10.0.0.1:80'] or 0
+        """,
+    )
+    # Cost x4: its share falls to a few percent of requests.
+    assert out["busy"] / 6000 < 0.05, out
