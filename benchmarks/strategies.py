@@ -3,12 +3,15 @@
 connections and fastest response, for each engine.
 
 For every engine x strategy: deploy the lab with it (site.yml), load the VIP
-with a bounded closed-loop client (keep-alive connections), slow one backend
-by +50 ms after a warm-up (the demo backend's delay file), heal it, and
-measure: p50/p95/p99 before / while / after, each backend's share per 5 s
-window, how long until the slow backend's share falls below 5 %, and how
-long until it is back to a fair share. Prints a table, writes
-benchmarks/results/strategies.json and a plot (strategies.png).
+with wrk (keep-alive connections, bounded in time), slow one backend by
++50 ms after a warm-up (the demo backend's delay file), heal it, and
+measure: p50/p95/p99 before / while / after (wrk's own histogram, one wrk
+run per phase), each backend's share per second (a wrk Lua script counts
+X-Backend), how long until the slow backend's share falls below 5 % and
+how long until it is back to 80 % of a fair share. round_robin and
+fastest_response run at every --connections count, least_connections at
+the first. Writes docs/results/strategies.json and strategies.png, then
+the README's table from them (scripts/strategies_table.py).
 
     python benchmarks/strategies.py            # needs the lab: make lab-up
 """
@@ -24,10 +27,14 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
-from halblab import lab, load  # noqa: E402
+import strategies_table  # noqa: E402
+from halblab import lab, wrk  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "benchmarks", "results")
+# Strategies measured at every connection count; the others at the first.
+WIDE = ("round_robin", "fastest_response")
+HOLD_S = strategies_table.HOLD_S
 
 
 def set_delay(container: str, ms: int) -> None:
@@ -44,55 +51,69 @@ def deploy(inventory: str, engine: str, strategy: str) -> None:
         sys.exit("deploy %s/%s failed:\n%s" % (engine, strategy, run.stdout[-3000:]))
 
 
-def phase(records, start, end):
-    ms = [r.ms for r in records if start <= r.start < end and r.backend]
-    failed = sum(1 for r in records if start <= r.start < end and not r.backend)
-    if not ms:
-        return {"requests": 0, "failed": failed}
-    return {
-        "requests": len(ms),
-        "failed": failed,
-        "p50_ms": round(load.percentile(ms, 50), 2),
-        "p95_ms": round(load.percentile(ms, 95), 2),
-        "p99_ms": round(load.percentile(ms, 99), 2),
-    }
+def seconds_windows(buckets, backends, end_s):
+    """[(t, {backend: share})] for each whole second from 0 to end_s."""
+    out = []
+    for t in range(int(end_s)):
+        counts = {}
+        for bucket in range(t * 10, t * 10 + 10):
+            for backend, n in buckets.get(bucket, {}).items():
+                counts[backend] = counts.get(backend, 0) + n
+        total = sum(counts.values()) or 1
+        out.append((t, {b: counts.get(b, 0) / total for b in backends}))
+    return out
 
 
-def first_time(windows, since, predicate, hold=3):
-    """Seconds from `since` to the first 1 s window where predicate holds
-    for `hold` windows in a row; None if never."""
+def first_time(windows, since, until, predicate):
+    """Seconds from `since` to the first 1 s window from which predicate
+    holds for HOLD_S windows in a row, before `until`; None if never."""
     run = 0
     for t, share in windows:
-        if t < since:
+        if t < since or t >= until:
             continue
         run = run + 1 if predicate(share) else 0
-        if run == hold:
-            return round(t - (hold - 1) - since, 1)
+        if run == HOLD_S:
+            return round(t - (HOLD_S - 1) - since, 1)
     return None
 
 
-def measure(args, backends, slow, vip):
+def phase(result):
+    keep = ("requests", "errors", "non_2xx", "rps", "p50_ms", "p95_ms", "p99_ms")
+    return {k: result[k] for k in keep}
+
+
+def measure(args, backends, slow, vip, connections):
     set_delay(slow, 0)
     time.sleep(2)
-    heal_at = args.warm + args.slow
-    records = load.run(
-        vip, 80, "/products", args.warm + args.slow + args.heal, workers=args.workers,
-        events=[(args.warm, lambda: set_delay(slow, args.slow_ms)), (heal_at, lambda: set_delay(slow, 0))],
-    )  # fmt: skip
+    origin = time.time()
+    before = wrk.run_shares(vip, 80, "/products", args.warm, connections, origin)
+    set_delay(slow, args.slow_ms)
+    slow_at = time.time() - origin
+    during = wrk.run_shares(vip, 80, "/products", args.slow, connections, origin)
     set_delay(slow, 0)
+    heal_at = time.time() - origin
+    after = wrk.run_shares(vip, 80, "/products", args.heal, connections, origin)
+    end = time.time() - origin
+    buckets = {}
+    for part in (before, during, after):
+        for bucket, counts in part["buckets"].items():
+            merged = buckets.setdefault(bucket, {})
+            for backend, n in counts.items():
+                merged[backend] = merged.get(backend, 0) + n
+    windows = seconds_windows(buckets, backends, end)
     fair = 1.0 / len(backends)
-    per_second = load.shares(records, backends, 1.0)
+    # Whole seconds: the windows start on whole seconds after the origin.
+    slow_from, heal_from = int(slow_at + 0.999), int(heal_at + 0.999)
     return {
-        "before": phase(records, 2, args.warm),
-        "while": phase(records, args.warm, heal_at),
-        "after": phase(records, heal_at, heal_at + args.heal),
-        "slow_share_below_5pct_s": first_time(per_second, args.warm, lambda s: s[slow] < 0.05),
-        "back_to_fair_share_s": first_time(per_second, heal_at, lambda s: s[slow] >= 0.8 * fair),
-        "shares_5s": [
-            {"t": t, **{b: round(s[b], 3) for b in backends}} for t, s in load.shares(records, backends, 5.0)
-        ],
-        "shares_1s": [{"t": t, **{b: round(s[b], 3) for b in backends}} for t, s in per_second],
-        "rps": round(len(records) / (args.warm + args.slow + args.heal), 1),
+        "connections": connections,
+        "slow_at_s": round(slow_at, 2),
+        "heal_at_s": round(heal_at, 2),
+        "before": phase(before),
+        "while": phase(during),
+        "after": phase(after),
+        "slow_share_below_5pct_s": first_time(windows, slow_from, heal_from, lambda s: s[slow] < 0.05),
+        "back_to_fair_share_s": first_time(windows, heal_from, end, lambda s: s[slow] >= 0.8 * fair),
+        "shares_1s": [{"t": t, **{b: round(s[b], 3) for b in backends}} for t, s in windows],
     }
 
 
@@ -102,7 +123,7 @@ def plot(results, backends, slow, args, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = list(results)
+    keys = [k for k, r in results.items() if r["connections"] == args.connections[0]]
     fig, axes = plt.subplots(len(keys), 1, figsize=(9, 2.1 * len(keys)), sharex=True, squeeze=False)
     for ax, key in zip(axes[:, 0], keys):
         series = results[key]["shares_1s"]
@@ -110,7 +131,7 @@ def plot(results, backends, slow, args, path):
             ax.plot(
                 [p["t"] for p in series], [100 * p[b] for p in series], label=b + (" (slowed)" if b == slow else "")
             )
-        ax.axvspan(args.warm, args.warm + args.slow, color="orange", alpha=0.15)
+        ax.axvspan(results[key]["slow_at_s"], results[key]["heal_at_s"], color="orange", alpha=0.15)
         ax.set_ylim(0, 100)
         ax.set_ylabel("% requests")
         ax.set_title(key, fontsize=9, loc="left")
@@ -125,11 +146,11 @@ def main() -> int:
     parser.add_argument("--inventory", default=os.path.join(ROOT, "inventories", "lab"))
     parser.add_argument("--engines", nargs="+", default=["haproxy", "nginx"])
     parser.add_argument("--strategies", nargs="+", default=["round_robin", "least_connections", "fastest_response"])
+    parser.add_argument("--connections", nargs="+", type=int, default=[4, 16, 64])
     parser.add_argument("--warm", type=int, default=15)
     parser.add_argument("--slow", type=int, default=25)
-    parser.add_argument("--heal", type=int, default=35)
+    parser.add_argument("--heal", type=int, default=20)
     parser.add_argument("--slow-ms", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
 
     inv = lab.inventory(args.inventory)
@@ -137,29 +158,21 @@ def main() -> int:
     slow = backends[0]
     vip = inv["hostvars"][inv["groups"]["lb"][0]]["keepalived_vip"]
     results = {}
-    print("%-26s %7s | %-20s | %-20s | %-20s | %8s %8s" % (
-        "engine / strategy", "req/s", "p50/p95/p99 before", "while slow", "after", "<5% in", "fair in"))  # fmt: skip
     for engine in args.engines:
         for strategy in args.strategies:
             deploy(args.inventory, engine, strategy)
-            key = "%s / %s" % (engine, strategy)
-            res = results[key] = measure(args, backends, slow, vip)
-
-            def cell(p):
-                return "%.1f/%.1f/%.1f" % (p["p50_ms"], p["p95_ms"], p["p99_ms"]) if p.get("requests") else "-"
-
-            print("%-26s %7.0f | %-20s | %-20s | %-20s | %8s %8s" % (
-                key, res["rps"], cell(res["before"]), cell(res["while"]), cell(res["after"]),
-                "%ss" % res["slow_share_below_5pct_s"] if res["slow_share_below_5pct_s"] is not None else "never",
-                "%ss" % res["back_to_fair_share_s"] if res["back_to_fair_share_s"] is not None else "never"),
-                flush=True)  # fmt: skip
-    os.makedirs(RESULTS, exist_ok=True)
-    settings = {k: getattr(args, k) for k in ("warm", "slow", "heal", "slow_ms", "workers")}
-    with open(os.path.join(RESULTS, "strategies.json"), "w") as handle:
+            for connections in args.connections if strategy in WIDE else args.connections[:1]:
+                key = strategies_table.key(engine, strategy, connections)
+                results[key] = measure(args, backends, slow, vip, connections)
+                print(strategies_table.row(key, results[key]), flush=True)
+    os.makedirs(strategies_table.RESULTS, exist_ok=True)
+    settings = {k: getattr(args, k) for k in ("warm", "slow", "heal", "slow_ms", "connections")}
+    settings["load"] = "wrk, 2 threads, keep-alive, GET /products through the VIP"
+    with open(strategies_table.RESULTS_FILE, "w") as handle:
         json.dump({"settings": settings, "slowed": slow, "results": results}, handle, indent=1)
-    plot(results, backends, slow, args, os.path.join(RESULTS, "strategies.png"))
-    print("written: benchmarks/results/strategies.json, benchmarks/results/strategies.png")
-    return 0
+    plot(results, backends, slow, args, strategies_table.PLOT_FILE)
+    print("written: %s, %s" % (strategies_table.RESULTS_FILE, strategies_table.PLOT_FILE))
+    return strategies_table.main([])
 
 
 if __name__ == "__main__":

@@ -3,9 +3,13 @@ bounded in time; the VIP is on the scenario's own Docker network."""
 
 from __future__ import annotations
 
+import collections
+import os
 import re
 import signal
 import subprocess
+
+SHARES_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk_shares.lua")
 
 
 def _command(vip: str, port: int, path: str, seconds: int, connections: int, threads: int) -> list[str]:
@@ -32,6 +36,24 @@ def run(vip: str, port: int, path: str, seconds: int, connections: int, threads:
     """wrk with keep-alive connections for `seconds`."""
     command = _command(vip, port, path, seconds, connections, threads)
     return parse(subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout)
+
+
+def run_shares(vip: str, port: int, path: str, seconds: int, connections: int, origin: float, threads: int = 2):
+    """wrk for `seconds`, with the figures of run() plus p50/p95/p99 in ms
+    (wrk's histogram) and the answers per backend in 100 ms buckets counted
+    from `origin` (time.time()): {"buckets": {bucket: {backend: n}}}, "-"
+    for an answer other than 200."""
+    command = _command(vip, port, path, seconds, connections, threads)
+    command[-1:-1] = ["-s", SHARES_SCRIPT]
+    command += ["--", "%.6f" % origin]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    result = parse(out)
+    buckets: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
+    for bucket, backend, count in re.findall(r"^halb-bucket (-?\d+) (\S+) (\d+)$", out, re.M):
+        buckets[int(bucket)][backend] += int(count)
+    p50, p95, p99 = (int(us) / 1000.0 for us in re.search(r"^halb-latency-us (\d+) (\d+) (\d+)$", out, re.M).groups())
+    result.update(p50_ms=p50, p95_ms=p95, p99_ms=p99, buckets=dict(buckets))
+    return result
 
 
 class Background:

@@ -77,7 +77,7 @@ Pool = namedtuple("Pool", "name strategy servers health_check keepalive fastest"
 FastestResponse = namedtuple("FastestResponse", "half_life_ms penalty probe_interval_ms")
 Tls = namedtuple("Tls", "certificate key min_version")
 Acl = namedtuple("Acl", "allow deny")
-Cache = namedtuple("Cache", "enabled size_mb max_object_kb ttl_s")
+Cache = namedtuple("Cache", "enabled size_mb max_object_kb ttl_s bypass_cookies")
 Frontend = namedtuple("Frontend", "name bind port mode pool tls acl rate_limit cache websocket routes")
 Route = namedtuple("Route", "path_prefix pool")
 Timeouts = namedtuple("Timeouts", "connect_ms client_ms server_ms http_request_ms tunnel_ms reload_grace_ms")
@@ -461,12 +461,33 @@ def _tls(data, path, engine):
     return Tls(certificate=cert, key=key, min_version=min_version)
 
 
-CACHE_FIELDS = ("enabled", "size_mb", "max_object_kb", "ttl")
+CACHE_FIELDS = ("enabled", "size_mb", "max_object_kb", "ttl", "bypass_cookies")
+# A cookie name the cache bypass can match: both engines' patterns take it
+# as it is (nginx map regex, HAProxy req.cook).
+COOKIE_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
+# bypass_cookies: any Cookie header (the default), or none at all.
+BYPASS_ANY, BYPASS_NONE = "any", "none"
+
+
+def _bypass_cookies(value, path):
+    """ "any" (a request with any cookie is neither served from the cache nor
+    stored), "none" (cookies do not matter: the pool opts in), or the
+    session cookies that do."""
+    if value in (BYPASS_ANY, BYPASS_NONE):
+        return value
+    if not isinstance(value, list) or not value:
+        raise SpecError(path, "%r is neither any, none nor a list of cookie names" % (value,),
+                        "Write any (the default), none, or e.g. [sessionid, cart]")  # fmt: skip
+    for i, name in enumerate(value):
+        if not isinstance(name, str) or not COOKIE_NAME_RE.match(name):
+            raise SpecError("%s[%d]" % (path, i), "%r is not a cookie name" % (name,),
+                            "Use 1-64 letters, digits, _ and -, e.g. sessionid")  # fmt: skip
+    return tuple(value)
 
 
 def _cache(data, path, engine):
     if data is None or data is False:
-        return Cache(False, 0, 0, 0)
+        return Cache(False, 0, 0, 0, BYPASS_ANY)
     if data is True:
         data = {}
     data = _mapping(data, path)
@@ -492,7 +513,8 @@ def _cache(data, path, engine):
     ttl_s = duration_ms(data.get("ttl", "60s"), path + ".ttl") // 1000
     if ttl_s < 1:
         raise SpecError(path + ".ttl", "must be at least 1s")
-    return Cache(enabled, size_mb, max_object_kb, ttl_s)
+    bypass = _bypass_cookies(data.get("bypass_cookies", BYPASS_ANY), path + ".bypass_cookies")
+    return Cache(enabled, size_mb, max_object_kb, ttl_s, bypass)
 
 
 FRONTEND_FIELDS = (

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import HEALTH_PATH, endpoint
-from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import pool_modes
+from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import BYPASS_ANY, BYPASS_NONE, pool_modes
 
 BALANCE = {
     "round_robin": "roundrobin",
@@ -139,6 +139,18 @@ def _cache_section(fe):
     ]
 
 
+def _cookie_bypass(fe):
+    """What of the request's cookies keeps it out of the cache (lb_spec)."""
+    if fe.cache.bypass_cookies == BYPASS_NONE:
+        return []
+    if fe.cache.bypass_cookies == BYPASS_ANY:
+        return ["    http-request set-var(txn.halb_personal) bool(true) if { req.hdr(cookie) -m found }"]
+    return [
+        "    http-request set-var(txn.halb_personal) bool(true) if { req.cook(%s) -m found }" % name
+        for name in fe.cache.bypass_cookies
+    ]
+
+
 def _frontend(fe):
     lines = ["", "frontend %s" % fe.name, "    mode %s" % fe.mode]
     lines.append("    option %s" % ("httplog" if fe.mode == "http" else "tcplog"))
@@ -168,11 +180,16 @@ def _frontend(fe):
             "    http-request deny deny_status 429 if { sc_http_req_rate(0) gt %d }" % fe.rate_limit,
         ]
     if fe.cache.enabled:
-        # Never serve or store a cached answer for an authenticated request.
+        # Never serve or store a cached answer for an authenticated request,
+        # nor for one with (session) cookies, nor an answer that sets one.
         lines += [
-            "    http-request set-var(txn.halb_auth) bool(true) if { req.hdr(authorization) -m found }",
-            "    http-request cache-use halb_%s unless { var(txn.halb_auth) -m bool }" % fe.name,
-            "    http-response cache-store halb_%s unless { var(txn.halb_auth) -m bool }" % fe.name,
+            "    http-request set-var(txn.halb_personal) bool(true) if { req.hdr(authorization) -m found }",
+        ]
+        lines += _cookie_bypass(fe)
+        lines += [
+            "    http-request cache-use halb_%s unless { var(txn.halb_personal) -m bool }" % fe.name,
+            "    http-response cache-store halb_%s unless { var(txn.halb_personal) -m bool } "
+            "|| { res.hdr(set-cookie) -m found }" % fe.name,
             "    http-response set-header X-Cache-Status HIT if { res.cache_hit }",
             "    http-response set-header X-Cache-Status MISS unless { res.cache_hit }",
         ]

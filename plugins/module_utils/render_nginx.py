@@ -16,7 +16,7 @@ __metaclass__ = type
 
 from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import HEALTH_PATH, endpoint, nofile_limit
-from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import pool_modes
+from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import BYPASS_ANY, BYPASS_NONE, pool_modes
 
 DEFAULT_OPTIONS = {
     "user": "www-data",
@@ -194,18 +194,43 @@ def _proxy_location(prefix, pool, fe, spec, opts, fastest):
             "    }",
         ]
     if fe.cache.enabled:
+        # Never serve or store a cached answer for an authenticated request,
+        # nor for one with (session) cookies. nginx itself never stores an
+        # answer that sets a cookie.
+        personal = "$http_authorization" + _cookie_bypass_variable(fe)
         lines += [
             "    proxy_cache halb_%s;" % fe.name,
             "    proxy_cache_key $scheme$host$request_uri;",
             "    proxy_cache_methods GET HEAD;",
-            "    # Never serve or store a cached answer for an authenticated request.",
-            "    proxy_cache_bypass $http_authorization;",
-            "    proxy_no_cache $http_authorization;",
+            "    proxy_cache_bypass %s;" % personal,
+            "    proxy_no_cache %s;" % personal,
             "    proxy_cache_valid 200 301 302 %ds;" % fe.cache.ttl_s,
             "    add_header X-Cache-Status $upstream_cache_status always;",
         ]
     lines.append("}")
     return lines
+
+
+def _cookie_bypass_variable(fe):
+    """What of the request's cookies keeps it out of the cache (lb_spec)."""
+    if fe.cache.bypass_cookies == BYPASS_NONE:
+        return ""
+    if fe.cache.bypass_cookies == BYPASS_ANY:
+        return "$http_cookie"
+    return "$halb_session_cookie_%s" % fe.name
+
+
+def _cookie_bypass_map(fe):
+    if not fe.cache.enabled or fe.cache.bypass_cookies in (BYPASS_ANY, BYPASS_NONE):
+        return []
+    # Cookie names are letters, digits, _ and - (lb_spec): safe in a regex.
+    return [
+        "# Requests carrying one of frontend %s's session cookies skip its cache." % fe.name,
+        "map $http_cookie $halb_session_cookie_%s {" % fe.name,
+        '    default "";',
+        '    "~(^|;)\\s*(%s)=" 1;' % "|".join(fe.cache.bypass_cookies),
+        "}",
+    ]
 
 
 def _http_server(fe, spec, opts, fastest):
@@ -297,6 +322,7 @@ def render(spec, **options):
                 http.append(
                     "limit_req_zone $binary_remote_addr zone=halb_rate_%s:10m rate=%dr/s;" % (fe.name, fe.rate_limit)
                 )
+            http += _cookie_bypass_map(fe)
             if fe.cache.enabled:
                 http.append(
                     "proxy_cache_path %s/halb_%s levels=1:2 keys_zone=halb_%s:10m max_size=%dm"

@@ -30,11 +30,25 @@ def test_catalogue_is_served_from_cache(scenario):
 
 
 def test_personal_pages_and_authenticated_requests_bypass_the_cache(scenario):
+    scenario.wait_owner(scenario.lbs[0])
     statuses = [get(scenario, "/orders").getheader("X-Cache-Status") for _ in range(3)]
     assert "HIT" not in statuses, statuses
     get(scenario, "/products?auth-test")
     authed = get(scenario, "/products?auth-test", {"Authorization": "Bearer t0ken"})
     assert authed.getheader("X-Cache-Status") == "BYPASS", authed.getheaders()
+
+
+def test_a_request_with_cookies_never_gets_someone_elses_cached_page(scenario):
+    """bypass_cookies defaults to any: a cookie-authenticated page without
+    Cache-Control: private is neither served from the cache nor stored."""
+    scenario.wait_owner(scenario.lbs[0])
+    get(scenario, "/products?cookie-test")
+    assert get(scenario, "/products?cookie-test").getheader("X-Cache-Status") == "HIT"
+    with_session = get(scenario, "/products?cookie-test", {"Cookie": "sessionid=alice"})
+    assert with_session.getheader("X-Cache-Status") == "BYPASS", with_session.getheaders()
+    # Nor is the answer to it stored for the next visitor.
+    get(scenario, "/products?cookie-only", {"Cookie": "sessionid=alice"})
+    assert get(scenario, "/products?cookie-only").getheader("X-Cache-Status") == "MISS"
 
 
 def test_websocket_upgrade_passes_through(scenario):

@@ -91,6 +91,27 @@ BAD = [
     ),
     ("timeout-not-duration", ("timeouts", {"connect": "5 seconds"}), "timeouts.connect: '5 seconds' is not a duration"),
     (
+        "cookie-name-injection",
+        ("frontends.0.cache", {"bypass_cookies": ["sid)=|.*"]}),
+        "frontends[0].cache.bypass_cookies[0]: 'sid)=|.*' is not a cookie name. Use 1-64 letters, digits, _ and -",
+    ),
+    (
+        "cookie-name-newline",
+        ("frontends.0.cache", {"bypass_cookies": ["sid\n"]}),
+        "frontends[0].cache.bypass_cookies[0]: 'sid\\n' is not a cookie name",
+    ),
+    (
+        "cookie-bypass-word",
+        ("frontends.0.cache", {"bypass_cookies": "some"}),
+        "frontends[0].cache.bypass_cookies: 'some' is neither any, none nor a list of cookie names",
+    ),
+    ("cookie-bypass-empty", ("frontends.0.cache", {"bypass_cookies": []}), "frontends[0].cache.bypass_cookies: [] is"),
+    (
+        "fastest-knobs-on-round-robin",
+        ("pools.0.fastest_response", {"penalty": 2}),
+        "pools[0].fastest_response: these settings are for strategy fastest_response, the pool's is round_robin",
+    ),
+    (
         "nginx-max-object",
         (("frontends.0.cache", {"max_object_kb": 64}), "nginx"),
         "frontends[0].cache.max_object_kb: not supported by nginx open source",
@@ -499,6 +520,7 @@ def test_good_spec_is_normalized(engine):
     fe = spec.frontends[0]
     assert fe.acl.allow == ("192.0.2.7/32",)
     assert fe.cache.enabled and fe.cache.ttl_s == 60
+    assert fe.cache.bypass_cookies == "any"  # a request with any cookie skips the cache
     assert spec.timeouts.connect_ms == 2000 and spec.timeouts.server_ms == 45000
     assert lb_spec.pool_modes(spec) == {"shop": "http", "pay": "http"}
 

@@ -134,7 +134,17 @@ def specs(draw):
         if mode == "http":
             same_mode = [p for p in pool_names if modes[p] == "http"]
             fe["rate_limit"] = draw(st.sampled_from([0, 10, 500]))
-            fe["cache"] = draw(st.sampled_from([False, True, {"size_mb": 8, "ttl": "30s"}]))
+            fe["cache"] = draw(
+                st.sampled_from(
+                    [
+                        False,
+                        True,
+                        {"size_mb": 8, "ttl": "30s"},
+                        {"bypass_cookies": "none"},
+                        {"bypass_cookies": ["sessionid", "cart-id", "_shop_session"]},
+                    ]
+                )
+            )
             fe["websocket"] = draw(st.booleans())
             fe["routes"] = [
                 {"path_prefix": "/r%d" % j, "pool": p}

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Write the README's strategies tables from the committed benchmark result.
+
+    python scripts/strategies_table.py          # rewrite the tables from docs/results/strategies.json
+    python scripts/strategies_table.py --check  # exit 1 when they are stale
+
+benchmarks/strategies.py writes docs/results/strategies.json and calls this
+script; the figures in the README come only from that file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from role_docs import splice
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "docs", "results")
+RESULTS_FILE = os.path.join(RESULTS, "strategies.json")
+PLOT_FILE = os.path.join(RESULTS, "strategies.png")
+BEGIN = "<!-- BEGIN GENERATED: strategies benchmark (scripts/strategies_table.py) -->"
+END = "<!-- END GENERATED: strategies benchmark -->"
+STALE = "README.md strategies figures are stale: run python scripts/strategies_table.py"
+
+# A share "stays" below 5 % (or at 80 % of fair) for this many 1 s windows.
+HOLD_S = 3
+
+# The targets of fastest_response (README, issue 11): (column, limit, text).
+P99_RATIO_MAX = 1.3  # p99 while one backend is slow / healthy p99
+BELOW_5PCT_MAX_S = 2  # the slow backend's share below 5 % within
+FAIR_MAX_S = 10  # back to 80 % of a fair share within
+RPS_OF_RR_MIN = 0.9  # healthy throughput, against round robin's
+P99_OF_RR_MAX = 1.1  # healthy p99, against round robin's
+
+
+def key(engine: str, strategy: str, connections: int) -> str:
+    return "%s / %s / %d" % (engine, strategy, connections)
+
+
+def _cell(phase: dict) -> str:
+    return "%.1f/%.1f/%.1f" % (phase["p50_ms"], phase["p95_ms"], phase["p99_ms"])
+
+
+def _seconds(value) -> str:
+    return "never" if value is None else "%g s" % value
+
+
+def row(name: str, result: dict) -> str:
+    engine, strategy, connections = name.split(" / ")
+    failed = sum(result[p]["errors"] + result[p]["non_2xx"] for p in ("before", "while", "after"))
+    return "| %s / %s | %s | %.0f | %s | %s | %s | %s | %s | %d |" % (
+        engine, strategy, connections, result["before"]["rps"], _cell(result["before"]), _cell(result["while"]),
+        _cell(result["after"]), _seconds(result["slow_share_below_5pct_s"]),
+        _seconds(result["back_to_fair_share_s"]), failed,
+    )  # fmt: skip
+
+
+def _verdict(ok: bool, text: str) -> str:
+    return "%s %s" % (text, "(met)" if ok else "(**missed**)")
+
+
+def targets(results: dict) -> list[str]:
+    lines = [
+        "| fastest_response | p99 slow / healthy (<= %sx) | <5 %% in (<= %d s) | fair in (<= %d s) "
+        "| healthy req/s vs round robin (>= %sx) | healthy p99 vs round robin (<= %sx) |"
+        % (P99_RATIO_MAX, BELOW_5PCT_MAX_S, FAIR_MAX_S, RPS_OF_RR_MIN, P99_OF_RR_MAX),
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, result in results.items():
+        engine, strategy, connections = name.split(" / ")
+        rr = results.get(key(engine, "round_robin", int(connections)))
+        if strategy != "fastest_response":
+            continue
+        ratio = result["while"]["p99_ms"] / result["before"]["p99_ms"]
+        below, fair = result["slow_share_below_5pct_s"], result["back_to_fair_share_s"]
+        cells = [
+            _verdict(ratio <= P99_RATIO_MAX, "%.2fx" % ratio),
+            _verdict(below is not None and below <= BELOW_5PCT_MAX_S, _seconds(below)),
+            _verdict(fair is not None and fair <= FAIR_MAX_S, _seconds(fair)),
+        ]
+        if rr:
+            rps = result["before"]["rps"] / rr["before"]["rps"]
+            p99 = result["before"]["p99_ms"] / rr["before"]["p99_ms"]
+            cells += [_verdict(rps >= RPS_OF_RR_MIN, "%.2fx" % rps), _verdict(p99 <= P99_OF_RR_MAX, "%.2fx" % p99)]
+        else:
+            cells += ["-", "-"]
+        lines.append("| %s, %s connections | %s |" % (engine, connections, " | ".join(cells)))
+    return lines
+
+
+def render(path: str = RESULTS_FILE) -> str:
+    with open(path) as handle:
+        data = json.load(handle)
+    settings = data["settings"]
+    lines = [
+        "Load: %s; %s slowed by +%d ms for %d s after %d s healthy, then %d s healed. Latencies in ms "
+        "(p50/p95/p99); \"<5 %% in\" is how long after slowing until the slow backend's share stays below 5 %% "
+        "(%d s in a row), \"fair in\" how long after healing until it stays at 80 %% of a fair third; "
+        "\"failed\" counts socket errors and answers other than 2xx/3xx."
+        % (settings["load"], data["slowed"], settings["slow_ms"], settings["slow"], settings["warm"],
+           settings["heal"], HOLD_S),
+        "",
+        "| engine / strategy | connections | req/s healthy | before | while slow | after | <5 % in | fair in | failed |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]  # fmt: skip
+    lines += [row(name, result) for name, result in data["results"].items()]
+    lines += ["", "Against the targets:", ""] + targets(data["results"])
+    return "\n".join(lines)
+
+
+def _readme(root: str = ROOT) -> str:
+    with open(os.path.join(root, "README.md"), encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def check() -> str | None:
+    readme = _readme()
+    try:
+        expected = splice(readme, render(), BEGIN, END)
+    except ValueError as error:
+        return str(error)
+    return None if expected == readme else STALE
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when README.md's strategies tables are stale")
+    args = parser.parse_args(argv)
+    if args.check:
+        problem = check()
+        if problem:
+            print(problem, file=sys.stderr)
+        return 1 if problem else 0
+    readme = _readme()
+    updated = splice(readme, render(), BEGIN, END)
+    with open(os.path.join(ROOT, "README.md"), "w", encoding="utf-8", newline="") as handle:
+        handle.write(updated)
+    print("README.md strategies figures %s" % ("updated" if updated != readme else "already current"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
