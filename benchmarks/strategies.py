@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "lab"))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import strategies_table  # noqa: E402
+
 from halblab import lab, wrk  # noqa: E402
 
 # Strategies measured at every connection count; the others at the first.

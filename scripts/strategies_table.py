@@ -104,7 +104,8 @@ def render(path: str = RESULTS_FILE) -> str:
         % (settings["load"], data["slowed"], settings["slow_ms"], settings["slow"], settings["warm"],
            settings["heal"], HOLD_S),
         "",
-        "| engine / strategy | connections | req/s healthy | before | while slow | after | <5 % in | fair in | failed |",
+        "| engine / strategy | connections | req/s healthy | before | while slow | after | <5 % in | fair in "
+        "| failed |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]  # fmt: skip
     lines += [row(name, result) for name, result in data["results"].items()]
