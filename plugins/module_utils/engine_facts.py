@@ -62,3 +62,14 @@ def endpoint(address, port):
     if address.startswith("[") and address.endswith("]"):
         address = address[1:-1]
     return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
+
+
+def render_options(defaults, options):
+    """A renderer's options: its defaults, overridden by `options`. An
+    unknown key (one an older release took) is a TypeError, not ignored."""
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise TypeError("unknown render option %s; known: %s" % (", ".join(unknown), ", ".join(sorted(defaults))))
+    merged = dict(defaults)
+    merged.update(options)
+    return merged

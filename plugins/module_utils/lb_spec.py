@@ -26,7 +26,7 @@ import ipaddress
 import re
 from collections import namedtuple
 
-from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, tls_policy
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
     ENGINES,
     MAX_MAXCONN,
@@ -75,7 +75,8 @@ Server = namedtuple("Server", "name address port weight backup max_fails fail_ti
 HealthCheck = namedtuple("HealthCheck", "enabled path expected_status interval_ms timeout_ms fall rise")
 Pool = namedtuple("Pool", "name strategy servers health_check keepalive fastest")
 FastestResponse = namedtuple("FastestResponse", "half_life_ms penalty probe_interval_ms")
-Tls = namedtuple("Tls", "certificate key min_version")
+Tls = namedtuple("Tls", "certificate key min_version ciphers hsts redirect_http")
+Hsts = namedtuple("Hsts", "max_age_s include_subdomains preload")
 Acl = namedtuple("Acl", "allow deny")
 Cache = namedtuple("Cache", "enabled size_mb max_object_kb ttl_s bypass_cookies")
 Frontend = namedtuple("Frontend", "name bind port mode pool tls acl rate_limit cache websocket routes")
@@ -428,7 +429,24 @@ def _pool(data, path, engine):
     )
 
 
-TLS_FIELDS = ("enabled", "certificate", "key", "min_version")
+TLS_FIELDS = ("enabled", "certificate", "key", "min_version", "ciphers", "hsts", "redirect_http")
+HSTS_FIELDS = ("max_age", "include_subdomains", "preload")
+
+
+def _hsts(value, path):
+    """true (Mozilla's two years), false, or {max_age, include_subdomains, preload}."""
+    if value is False:
+        return None
+    if value is None or value is True:
+        value = {}
+    data = _mapping(value, path)
+    _no_unknown(data, path, HSTS_FIELDS)
+    return Hsts(
+        max_age_s=_int(data.get("max_age", tls_policy.HSTS_MAX_AGE_S), path + ".max_age", 0, 2**31 - 1,
+                       "a number of seconds"),
+        include_subdomains=_bool(data.get("include_subdomains", False), path + ".include_subdomains"),
+        preload=_bool(data.get("preload", False), path + ".preload"),
+    )  # fmt: skip
 
 
 def _tls(data, path, engine):
@@ -437,6 +455,10 @@ def _tls(data, path, engine):
     data = _mapping(data, path)
     _no_unknown(data, path, TLS_FIELDS)
     if not _bool(data.get("enabled", True), path + ".enabled"):
+        for field in ("hsts", "redirect_http"):
+            if data.get(field) not in (None, False):
+                raise SpecError(path + "." + field, "needs TLS, and tls.enabled is false",
+                                "Remove %s, or turn TLS on" % field)  # fmt: skip
         return None
     cert = data.get("certificate")
     if not cert:
@@ -456,9 +478,20 @@ def _tls(data, path, engine):
             "Put the key inside %s, or at %s.key, and leave key out" % (cert, cert),
         )
     min_version = str(data.get("min_version", "1.2"))
-    if min_version not in ("1.2", "1.3"):
+    if min_version not in tls_policy.MIN_VERSIONS:
         raise SpecError(path + ".min_version", "%r is not supported" % min_version, "Use 1.2 or 1.3")
-    return Tls(certificate=cert, key=key, min_version=min_version)
+    ciphers = data.get("ciphers", tls_policy.INTERMEDIATE_CIPHERS)
+    if not isinstance(ciphers, str) or not tls_policy.CIPHERS_RE.match(ciphers):
+        raise SpecError(path + ".ciphers", "%r is not an OpenSSL cipher list" % (ciphers,),
+                        "Write names joined by colons, e.g. ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384, "
+                        "or leave it out for Mozilla's intermediate list")  # fmt: skip
+    redirect = data.get("redirect_http", False)
+    if redirect is not False and redirect is not None:
+        redirect = _int(redirect, path + ".redirect_http", 1, 65535, "a TCP port")
+    else:
+        redirect = None
+    return Tls(certificate=cert, key=key, min_version=min_version, ciphers=ciphers,
+               hsts=_hsts(data.get("hsts"), path + ".hsts"), redirect_http=redirect)  # fmt: skip
 
 
 CACHE_FIELDS = ("enabled", "size_mb", "max_object_kb", "ttl", "bypass_cookies")
@@ -559,6 +592,9 @@ def _frontend(data, path, engine, pool_names):
         _no_unknown(raw, rpath, ("path_prefix", "pool"))
         prefix = _url_path(raw.get("path_prefix"), rpath + ".path_prefix", "a URL path prefix", "/payments")
         routes.append(Route(prefix, _pool_ref(raw.get("pool"), rpath + ".pool", pool_names)))
+    if mode == "tcp" and tls and (tls.redirect_http or ("hsts" in (data.get("tls") or {}) and tls.hsts)):
+        field = "redirect_http" if tls.redirect_http else "hsts"
+        raise SpecError(path + ".tls." + field, "needs mode: http", "Leave %s out of a TCP frontend" % field)
     if mode == "tcp":
         for field, on in (
             ("cache", cache.enabled),
@@ -688,18 +724,33 @@ def _bind_clash(bind, other):
     return None
 
 
+def _listeners(fe, i):
+    """(port, spec path) of everything the frontend listens on."""
+    out = [(fe.port, "frontends[%d].port" % i)]
+    if fe.tls and fe.tls.redirect_http:
+        out.append((fe.tls.redirect_http, "frontends[%d].tls.redirect_http" % i))
+    return out
+
+
 def _check_frontends(frontends):
     for i, fe in enumerate(frontends):
         for j, other in enumerate(frontends[:i]):
             if other.name == fe.name:
                 raise SpecError("frontends[%d].name" % i, "%r is already used at frontends[%d]" % (fe.name, j))
-            why = _bind_clash(fe.bind, other.bind) if other.port == fe.port else None
-            if why:
-                raise SpecError(
-                    "frontends[%d].port" % i,
-                    "port %d clashes with frontends[%d] (%s): %s" % (fe.port, j, other.name, why),
-                    "Give each frontend its own port or bind address",
-                )
+        mine = _listeners(fe, i)
+        if len(mine) == 2 and mine[0][0] == mine[1][0]:
+            raise SpecError(mine[1][1], "port %d is the frontend's own port" % fe.port,
+                            "Redirect from another port, usually 80")  # fmt: skip
+        for j, other in enumerate(frontends[:i]):
+            for port, where in mine:
+                for other_port, _ in _listeners(other, j):
+                    why = _bind_clash(fe.bind, other.bind) if other_port == port else None
+                    if why:
+                        raise SpecError(
+                            where,
+                            "port %d clashes with frontends[%d] (%s): %s" % (port, j, other.name, why),
+                            "Give each frontend its own port or bind address",
+                        )
 
 
 def _check_pool_modes(frontends):

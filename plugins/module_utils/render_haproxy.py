@@ -12,8 +12,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua
-from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import HEALTH_PATH, endpoint
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, tls_policy
+from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
+    HEALTH_PATH,
+    endpoint,
+    render_options,
+)
 from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import BYPASS_ANY, BYPASS_NONE, pool_modes
 
 BALANCE = {
@@ -54,6 +58,8 @@ def _bind(fe):
         where = endpoint(fe.bind, fe.port)
     if fe.tls:
         where += " ssl crt %s ssl-min-ver TLSv%s" % (fe.tls.certificate, fe.tls.min_version)
+        where += " ciphers %s ciphersuites %s curves %s" % (fe.tls.ciphers, tls_policy.TLS13_SUITES, tls_policy.CURVES)
+        where += " prefer-client-ciphers no-tls-tickets"
         if fe.mode == "http":
             where += " alpn h2,http/1.1"
     return "    bind %s" % where
@@ -151,10 +157,25 @@ def _cookie_bypass(fe):
     ]
 
 
+def _redirect_http(fe):
+    """Plain HTTP on tls.redirect_http, answered with a redirect to HTTPS."""
+    plain = _bind(fe._replace(tls=None, port=fe.tls.redirect_http))
+    if fe.port == 443:
+        redirect = "    http-request redirect scheme https code 301 unless { ssl_fc }"
+    else:
+        redirect = (
+            "    http-request redirect location https://%%[req.hdr(host),field(1,:)]:%d%%[capture.req.uri] "
+            "code 301 unless { ssl_fc }" % fe.port
+        )
+    return [plain, "    # Plain HTTP is only ever redirected to HTTPS.", redirect]
+
+
 def _frontend(fe):
     lines = ["", "frontend %s" % fe.name, "    mode %s" % fe.mode]
     lines.append("    option %s" % ("httplog" if fe.mode == "http" else "tcplog"))
     lines.append(_bind(fe))
+    if fe.tls and fe.tls.redirect_http:
+        lines += _redirect_http(fe)
     reject = "http-request deny" if fe.mode == "http" else "tcp-request connection reject"
     if fe.acl.deny:
         lines.append("    acl halb_denied src %s" % " ".join(fe.acl.deny))
@@ -170,6 +191,12 @@ def _frontend(fe):
             "    option idle-close-on-response",
             "    option forwardfor",
             "    http-request set-header X-Forwarded-Proto %s" % ("https" if fe.tls else "http"),
+        ]
+        if fe.tls and fe.tls.hsts:
+            # After-response: HAProxy's own answers (403, 429, 503) carry it too.
+            lines.append('    http-after-response set-header Strict-Transport-Security "%s" if { ssl_fc }'
+                         % tls_policy.hsts_value(fe.tls.hsts))  # fmt: skip
+        lines += [
             "    http-request set-header X-Request-ID %[uuid()] unless { req.hdr(x-request-id) -m found }",
         ]
     if fe.rate_limit:
@@ -255,7 +282,7 @@ def _backend(pool, mode):
 
 
 def render(spec, **options):
-    opts = dict(DEFAULT_OPTIONS, **options)
+    opts = render_options(DEFAULT_OPTIONS, options)
     modes = pool_modes(spec)
     lines = ["# Rendered by halb.loadbalancer from the LB spec. Do not edit: changes are overwritten."]
     lines += _global(spec, opts)

@@ -14,8 +14,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua
-from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import HEALTH_PATH, endpoint, nofile_limit
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, tls_policy
+from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
+    HEALTH_PATH,
+    endpoint,
+    render_options,
+    nofile_limit,
+)
 from ansible_collections.halb.loadbalancer.plugins.module_utils.lb_spec import BYPASS_ANY, BYPASS_NONE, pool_modes
 
 DEFAULT_OPTIONS = {
@@ -66,7 +71,30 @@ def _tls(fe):
         "ssl_certificate %s;" % fe.tls.certificate,
         "ssl_certificate_key %s;" % (fe.tls.key or fe.tls.certificate),
         "ssl_protocols %s;" % protocols,
+        "ssl_ciphers %s;" % fe.tls.ciphers,
+        "ssl_conf_command Ciphersuites %s;" % tls_policy.TLS13_SUITES,
+        "ssl_ecdh_curve %s;" % tls_policy.CURVES,
+        "ssl_prefer_server_ciphers off;",
+        "ssl_session_cache shared:halb_tls_%s:10m;" % ("http" if fe.mode == "http" else "stream"),
+        "ssl_session_timeout %ds;" % tls_policy.SESSION_TIMEOUT_S,
+        "ssl_session_tickets off;",
     ]
+
+
+def _hsts(fe):
+    # In every location: a location with add_header of its own (the cache
+    # status) inherits none from the server block.
+    if not (fe.tls and fe.tls.hsts):
+        return []
+    return ['    add_header Strict-Transport-Security "%s" always;' % tls_policy.hsts_value(fe.tls.hsts)]
+
+
+def _redirect_server(fe):
+    """Plain HTTP on tls.redirect_http, answered with a redirect to HTTPS."""
+    listen = _listen(fe._replace(tls=None, port=fe.tls.redirect_http))
+    target = "https://$host$request_uri" if fe.port == 443 else "https://$host:%d$request_uri" % fe.port
+    body = listen + ["server_name _;", "location / {", "    return 301 %s;" % target, "}"]
+    return ["server {"] + ["    " + line for line in body] + ["}"]
 
 
 def _acl(fe):
@@ -193,6 +221,7 @@ def _proxy_location(prefix, pool, fe, spec, opts, fastest):
             '        require("%s").observe()' % balancer_lua.MODULE,
             "    }",
         ]
+    lines += _hsts(fe)
     if fe.cache.enabled:
         # Never serve or store a cached answer for an authenticated request,
         # nor for one with (session) cookies. nginx itself never stores an
@@ -272,7 +301,7 @@ def _indent(lines):
 
 
 def render(spec, **options):
-    opts = dict(DEFAULT_OPTIONS, **options)
+    opts = render_options(DEFAULT_OPTIONS, options)
     modes = pool_modes(spec)
     fastest = set(pool.name for pool in spec.pools if pool.strategy == "fastest_response")
     http_fes = [fe for fe in spec.frontends if fe.mode == "http"]
@@ -350,6 +379,8 @@ def render(spec, **options):
             ]
         for fe in http_fes:
             http += [""] + _http_server(fe, spec, opts, fastest)
+            if fe.tls and fe.tls.redirect_http:
+                http += [""] + _redirect_server(fe)
         lines += ["", "http {"] + _indent(http) + ["}"]
     if tcp_fes:
         stream = []

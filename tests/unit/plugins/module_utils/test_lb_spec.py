@@ -91,6 +91,74 @@ BAD = [
     ),
     ("timeout-not-duration", ("timeouts", {"connect": "5 seconds"}), "timeouts.connect: '5 seconds' is not a duration"),
     (
+        "cipher-injection",
+        ("frontends.0.tls", {"certificate": "/etc/ssl/site.pem", "ciphers": "HIGH; include /etc/shadow"}),
+        "frontends[0].tls.ciphers: 'HIGH; include /etc/shadow' is not an OpenSSL cipher list",
+    ),
+    (
+        "cipher-newline",
+        ("frontends.0.tls", {"certificate": "/etc/ssl/site.pem", "ciphers": "HIGH\n  bind :9999"}),
+        "frontends[0].tls.ciphers: 'HIGH\\n  bind :9999' is not an OpenSSL cipher list",
+    ),
+    (
+        "hsts-without-tls",
+        ("frontends.0.tls", {"enabled": False, "hsts": {"max_age": 600}}),
+        "frontends[0].tls.hsts: needs TLS, and tls.enabled is false. Remove hsts, or turn TLS on",
+    ),
+    (
+        "redirect-without-tls",
+        ("frontends.0.tls", {"enabled": False, "redirect_http": 80}),
+        "frontends[0].tls.redirect_http: needs TLS, and tls.enabled is false",
+    ),
+    (
+        "hsts-negative",
+        ("frontends.0.tls", {"certificate": "/etc/ssl/site.pem", "hsts": {"max_age": -1}}),
+        "frontends[0].tls.hsts.max_age: -1 is not a number of seconds (0-2147483647)",
+    ),
+    (
+        "redirect-own-port",
+        (
+            "frontends.0",
+            {
+                "name": "www",
+                "port": 443,
+                "pool": "shop",
+                "tls": {"certificate": "/etc/ssl/site.pem", "redirect_http": 443},
+            },
+        ),
+        "frontends[0].tls.redirect_http: port 443 is the frontend's own port",
+    ),
+    (
+        "redirect-clash",
+        (
+            "frontends",
+            [
+                {"name": "plain", "port": 80, "pool": "shop"},
+                {
+                    "name": "www",
+                    "port": 443,
+                    "pool": "shop",
+                    "tls": {"certificate": "/etc/ssl/site.pem", "redirect_http": 80},
+                },
+            ],
+        ),
+        "frontends[1].tls.redirect_http: port 80 clashes with frontends[0] (plain)",
+    ),
+    (
+        "redirect-on-tcp",
+        (
+            "frontends.0",
+            {
+                "name": "db",
+                "mode": "tcp",
+                "port": 5432,
+                "pool": "shop",
+                "tls": {"certificate": "/etc/ssl/site.pem", "redirect_http": 80},
+            },
+        ),
+        "frontends[0].tls.redirect_http: needs mode: http",
+    ),
+    (
         "cookie-name-injection",
         ("frontends.0.cache", {"bypass_cookies": ["sid)=|.*"]}),
         "frontends[0].cache.bypass_cookies[0]: 'sid)=|.*' is not a cookie name. Use 1-64 letters, digits, _ and -",

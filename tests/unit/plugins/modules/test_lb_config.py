@@ -176,3 +176,19 @@ def test_a_negative_drain_timeout_is_refused(tmp_path):
     code, result = run_main(lb_config, args(tmp_path, "haproxy", drain_timeout=-1))
     assert code == 1
     assert result["msg"] == "drain_timeout: -1 is negative; give the seconds to wait, or 0 to skip the drain."
+
+
+@pytest.mark.parametrize("engine", ["haproxy", "nginx"])
+def test_a_cipher_list_the_engine_rejects_is_its_clear_error_and_changes_nothing(tmp_path, engine):
+    from ansible_collections.halb.loadbalancer.tests.unit.plugins.module_utils.engines import make_cert
+
+    pem = make_cert(str(tmp_path))
+    good = dict(SPEC, frontends=[{"name": "www", "port": 8443, "pool": "shop", "tls": {"certificate": pem}}])
+    run_module(lb_config, args(tmp_path, engine, spec=good))
+    dest = tmp_path / ("%s.conf" % engine)
+    before = dest.read_text()
+    bad = dict(good, frontends=[dict(good["frontends"][0], tls={"certificate": pem, "ciphers": "NO-SUCH-CIPHER"})])
+    result = run_module(lb_config, args(tmp_path, engine, spec=bad))
+    assert result["failed"] is True
+    assert "was not changed" in result["msg"] and "cipher" in result["msg"].lower(), result["msg"]
+    assert dest.read_text() == before
