@@ -77,7 +77,8 @@ Pool = namedtuple("Pool", "name strategy servers health_check keepalive fastest"
 FastestResponse = namedtuple("FastestResponse", "half_life_ms penalty probe_interval_ms")
 Tls = namedtuple("Tls", "certificate key min_version ciphers hsts redirect_http")
 Hsts = namedtuple("Hsts", "max_age_s include_subdomains preload")
-Acl = namedtuple("Acl", "allow deny")
+Acl = namedtuple("Acl", "allow deny paths")
+PathAcl = namedtuple("PathAcl", "prefix allow deny")
 Cache = namedtuple("Cache", "enabled size_mb max_object_kb ttl_s bypass_cookies")
 Frontend = namedtuple("Frontend", "name bind port mode pool tls acl rate_limit cache websocket routes")
 Route = namedtuple("Route", "path_prefix pool")
@@ -555,6 +556,34 @@ FRONTEND_FIELDS = (
 )  # fmt: skip
 
 
+def _cidrs(data, path, field):
+    return tuple(
+        _cidr(c, "%s.%s[%d]" % (path, field, i)) for i, c in enumerate(_list(data.get(field), path + "." + field))
+    )
+
+
+def _acl(value, path):
+    """Who may connect: deny wins, then a non-empty allow list must match.
+    paths: the same for requests whose path starts with prefix, on top."""
+    data = _mapping(value or {}, path)
+    _no_unknown(data, path, ("allow", "deny", "paths"))
+    paths, seen = [], {}
+    for i, raw in enumerate(_list(data.get("paths"), path + ".paths")):
+        ppath = "%s.paths[%d]" % (path, i)
+        raw = _mapping(raw, ppath)
+        _no_unknown(raw, ppath, ("prefix", "allow", "deny"))
+        prefix = _url_path(raw.get("prefix"), ppath + ".prefix", "a URL path prefix", "/admin")
+        if prefix in seen:
+            raise SpecError(ppath + ".prefix", "%s is already listed at paths[%d]" % (prefix, seen[prefix]),
+                            "Merge the two rules")  # fmt: skip
+        seen[prefix] = i
+        rule = PathAcl(prefix, _cidrs(raw, ppath, "allow"), _cidrs(raw, ppath, "deny"))
+        if not (rule.allow or rule.deny):
+            raise SpecError(ppath, "the rule allows and denies nobody", "Give it allow: or deny: networks")
+        paths.append(rule)
+    return Acl(allow=_cidrs(data, path, "allow"), deny=_cidrs(data, path, "deny"), paths=tuple(paths))
+
+
 def _frontend(data, path, engine, pool_names):
     data = _mapping(data, path)
     _no_unknown(data, path, FRONTEND_FIELDS)
@@ -568,18 +597,7 @@ def _frontend(data, path, engine, pool_names):
     tls = _tls(data.get("tls"), path + ".tls", engine)
     port = _int(data.get("port", 443 if tls else 80), path + ".port", 1, 65535, "a TCP port")
     pool = _pool_ref(data.get("pool"), path + ".pool", pool_names)
-    acl_raw = _mapping(data.get("acl") or {}, path + ".acl")
-    _no_unknown(acl_raw, path + ".acl", ("allow", "deny"))
-    acl = Acl(
-        allow=tuple(
-            _cidr(c, "%s.acl.allow[%d]" % (path, i))
-            for i, c in enumerate(_list(acl_raw.get("allow"), path + ".acl.allow"))
-        ),
-        deny=tuple(
-            _cidr(c, "%s.acl.deny[%d]" % (path, i))
-            for i, c in enumerate(_list(acl_raw.get("deny"), path + ".acl.deny"))
-        ),
-    )
+    acl = _acl(data.get("acl"), path + ".acl")
     rate_limit = _int(
         data.get("rate_limit", 0), path + ".rate_limit", 0, 1000000, "a request rate per client and second"
     )
@@ -595,6 +613,8 @@ def _frontend(data, path, engine, pool_names):
     if mode == "tcp" and tls and (tls.redirect_http or ("hsts" in (data.get("tls") or {}) and tls.hsts)):
         field = "redirect_http" if tls.redirect_http else "hsts"
         raise SpecError(path + ".tls." + field, "needs mode: http", "Leave %s out of a TCP frontend" % field)
+    if mode == "tcp" and acl.paths:
+        raise SpecError(path + ".acl.paths", "needs mode: http", "A TCP frontend has no paths: use allow and deny")
     if mode == "tcp":
         for field, on in (
             ("cache", cache.enabled),

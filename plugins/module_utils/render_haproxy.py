@@ -183,6 +183,13 @@ def _frontend(fe):
     if fe.acl.allow:
         lines.append("    acl halb_allowed src %s" % " ".join(fe.acl.allow))
         lines.append("    %s unless halb_allowed" % reject)
+    for i, rule in enumerate(fe.acl.paths):
+        # Deny wins; then the allow list, as for the whole frontend.
+        lines.append("    acl halb_path%d path_beg %s" % (i, rule.prefix))
+        if rule.deny:
+            lines.append("    http-request deny if halb_path%d { src %s }" % (i, " ".join(rule.deny)))
+        if rule.allow:
+            lines.append("    http-request deny if halb_path%d !{ src %s }" % (i, " ".join(rule.allow)))
     if fe.mode == "http":
         lines += [
             "    # On a reload, old workers answer the next request of an idle",

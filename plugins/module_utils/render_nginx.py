@@ -188,9 +188,47 @@ def _upstream(pool, http):
     return lines
 
 
+def _path_acl_geo(fe):
+    """geo variables of the frontend's path rules: 1 for a listed client."""
+    lines = []
+    for i, rule in enumerate(fe.acl.paths):
+        for kind, cidrs in (("denied", rule.deny), ("allowed", rule.allow)):
+            if cidrs:
+                lines += ["# acl.paths[%d] of frontend %s: %s, %s clients." % (i, fe.name, rule.prefix, kind),
+                          "geo $halb_%s_path%d_%s {" % (fe.name, i, kind), "    default 0;"]  # fmt: skip
+                lines += ["    %s 1;" % cidr for cidr in cidrs] + ["}"]
+    return lines
+
+
+def _path_acl_checks(fe, prefix):
+    """The path rules a request in `location prefix` is under: every rule
+    whose prefix its path starts with. Deny wins; then the allow list."""
+    lines = []
+    for i, rule in enumerate(fe.acl.paths):
+        if prefix.startswith(rule.prefix):
+            if rule.deny:
+                lines.append("    if ($halb_%s_path%d_denied) { return 403; }" % (fe.name, i))
+            if rule.allow:
+                lines.append("    if ($halb_%s_path%d_allowed = 0) { return 403; }" % (fe.name, i))
+    return lines
+
+
+def _locations(fe):
+    """(prefix, pool) of every location: the routes, the path rules and /,
+    each path served by the pool of the longest route it starts with."""
+    prefixes = [r.path_prefix for r in fe.routes]
+    prefixes += [rule.prefix for rule in fe.acl.paths if rule.prefix not in prefixes and rule.prefix != "/"]
+    out = []
+    for prefix in prefixes + ["/"]:
+        routes = [r for r in fe.routes if prefix.startswith(r.path_prefix)]
+        pool = max(routes, key=lambda r: len(r.path_prefix)).pool if routes else fe.pool
+        out.append((prefix, pool))
+    return out
+
+
 def _proxy_location(prefix, pool, fe, spec, opts, fastest):
-    lines = [
-        "location %s {" % prefix,
+    lines = ["location %s {" % prefix] + _path_acl_checks(fe, prefix)
+    lines += [
         "    proxy_pass http://%s;" % pool,
         "    proxy_http_version 1.1;",
         "    proxy_set_header Host $host;",
@@ -276,9 +314,8 @@ def _http_server(fe, spec, opts, fastest):
             "limit_req zone=halb_rate_%s burst=%d nodelay;" % (fe.name, fe.rate_limit),
             "limit_req_status 429;",
         ]
-    for route in fe.routes:
-        body += _proxy_location(route.path_prefix, route.pool, fe, spec, opts, fastest)
-    body += _proxy_location("/", fe.pool, fe, spec, opts, fastest)
+    for prefix, pool in _locations(fe):
+        body += _proxy_location(prefix, pool, fe, spec, opts, fastest)
     lines += ["    " + line for line in body]
     lines.append("}")
     return lines
@@ -351,7 +388,7 @@ def render(spec, **options):
                 http.append(
                     "limit_req_zone $binary_remote_addr zone=halb_rate_%s:10m rate=%dr/s;" % (fe.name, fe.rate_limit)
                 )
-            http += _cookie_bypass_map(fe)
+            http += _cookie_bypass_map(fe) + _path_acl_geo(fe)
             if fe.cache.enabled:
                 http.append(
                     "proxy_cache_path %s/halb_%s levels=1:2 keys_zone=halb_%s:10m max_size=%dm"

@@ -1,0 +1,138 @@
+"""Access rules and rate limits as the real engines enforce them: each
+engine runs the rendered config on loopback in front of a local backend,
+and clients connect from different loopback source addresses (127.0.0.x).
+The Molecule scenarios prove the same through the VIP."""
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "unit", "plugins", "module_utils"))
+from engines import HAPROXY, NGINX
+
+from ansible_collections.halb.loadbalancer.plugins.module_utils import (
+    balancer_lua,
+    lb_spec,
+    render_haproxy,
+    render_nginx,
+)
+
+RATE = 5  # requests per second per client on the rate-limited frontend
+
+
+class _Backend(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(port, path, source):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3, source_address=(source, 0))
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    except (ConnectionError, http.client.RemoteDisconnected):
+        return "refused"  # an engine closing a TCP connection it rejects
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def backend():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Backend)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+@pytest.fixture(params=lb_spec.ENGINES)
+def engine(request, backend, tmp_path):
+    """The engine serving `shop` (ACLs) and `limited` (rate limit) on loopback."""
+    name = request.param
+    ports = {"shop": _free_port(), "limited": _free_port()}
+    spec = lb_spec.parse(
+        {
+            "pools": [{"name": "app", "servers": [{"name": "be1", "address": "127.0.0.1", "port": backend}]}],
+            "frontends": [
+                {
+                    "name": "shop", "bind": "127.0.0.1", "port": ports["shop"], "pool": "app",
+                    "acl": {
+                        "deny": ["127.0.0.3/32"],
+                        "paths": [{"prefix": "/admin", "allow": ["127.0.0.1/32", "::1/128"]}],
+                    },
+                },
+                {"name": "limited", "bind": "127.0.0.1", "port": ports["limited"], "pool": "app", "rate_limit": RATE},
+            ],
+        },
+        name,
+    )  # fmt: skip
+    (tmp_path / balancer_lua.FILE_NAME).write_text(balancer_lua.source(name))
+    if name == "haproxy":
+        text = render_haproxy.render(spec, runtime_socket=str(tmp_path / "admin.sock"), server_state_file=None,
+                                     lua_dir=str(tmp_path))  # fmt: skip
+        config = tmp_path / "haproxy.cfg"
+        command = [HAPROXY, "-db", "-f", str(config)]
+    else:
+        (tmp_path / "cache").mkdir()
+        text = render_nginx.render(spec, pid=str(tmp_path / "nginx.pid"), error_log=str(tmp_path / "error.log"),
+                                   access_log=str(tmp_path / "access.log"), cache_dir=str(tmp_path / "cache"),
+                                   lua_dir=str(tmp_path))  # fmt: skip
+        config = tmp_path / "nginx.conf"
+        command = [NGINX, "-c", str(config), "-g", "daemon off;"]
+    config.write_text(text)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    while _get(ports["shop"], "/", "127.0.0.1") != 200:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read().decode()
+        time.sleep(0.1)
+    yield ports
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_a_denied_network_gets_403_and_the_rest_200(engine):
+    assert _get(engine["shop"], "/products", "127.0.0.2") == 200
+    assert _get(engine["shop"], "/products", "127.0.0.3") == 403
+
+
+def test_an_admin_path_answers_its_allow_list_only(engine):
+    assert _get(engine["shop"], "/admin/orders", "127.0.0.1") == 200
+    assert _get(engine["shop"], "/admin/orders", "127.0.0.2") == 403
+    assert _get(engine["shop"], "/products", "127.0.0.2") == 200  # other paths stay open
+
+
+def test_the_rate_limit_answers_429_above_it_and_200_below(engine):
+    # Below the limit: one request every 0.3 s stays under 5 per second.
+    below = []
+    for _ in range(6):
+        below.append(_get(engine["limited"], "/", "127.0.0.4"))
+        time.sleep(0.3)
+    assert below == [200] * 6, below
+    # Above it: 40 back to back from one client; another client is not affected.
+    burst = [_get(engine["limited"], "/", "127.0.0.5") for _ in range(40)]
+    assert 429 in burst and burst.count(200) <= 2 * RATE + 2, burst
+    assert _get(engine["limited"], "/", "127.0.0.6") == 200
