@@ -80,7 +80,7 @@ Hsts = namedtuple("Hsts", "max_age_s include_subdomains preload")
 Acl = namedtuple("Acl", "allow deny paths")
 PathAcl = namedtuple("PathAcl", "prefix allow deny")
 Cache = namedtuple("Cache", "enabled size_mb max_object_kb ttl_s bypass_cookies")
-Frontend = namedtuple("Frontend", "name bind port mode pool tls acl rate_limit cache websocket routes")
+Frontend = namedtuple("Frontend", "name bind port mode pool tls acl rate_limit cache websocket routes security_headers")
 Route = namedtuple("Route", "path_prefix pool")
 Timeouts = namedtuple("Timeouts", "connect_ms client_ms server_ms http_request_ms tunnel_ms reload_grace_ms")
 Spec = namedtuple("Spec", "engine frontends pools timeouts retries redispatch maxconn")
@@ -553,6 +553,7 @@ def _cache(data, path, engine):
 
 FRONTEND_FIELDS = (
     "name", "bind", "port", "mode", "pool", "tls", "acl", "rate_limit", "cache", "websocket", "routes",
+    "security_headers",
 )  # fmt: skip
 
 
@@ -584,6 +585,37 @@ def _acl(value, path):
     return Acl(allow=_cidrs(data, path, "allow"), deny=_cidrs(data, path, "deny"), paths=tuple(paths))
 
 
+# security_headers: true sends these; a mapping changes their values.
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "SAMEORIGIN"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+)
+# Answer headers that name software versions: removed with security_headers.
+BANNER_HEADERS = ("Server", "X-Powered-By")
+# A header value both engines take inside double quotes.
+HEADER_VALUE_RE = re.compile(r"[A-Za-z0-9 ._,:/=+()*-]{1,256}\Z")
+
+
+def _security_headers(value, path):
+    """((name, value), ...) to add to every answer; () for none."""
+    if value is None or value is False:
+        return ()
+    data = {} if value is True else _mapping(value, path)
+    known = dict(SECURITY_HEADERS)
+    _no_unknown(data, path, tuple(known))
+    out = []
+    for name, default in SECURITY_HEADERS:
+        header = data.get(name, default)
+        if header is False:
+            continue  # this one left out
+        if not isinstance(header, str) or not HEADER_VALUE_RE.match(header):
+            raise SpecError(path + "." + name, "%r is not a header value this collection writes" % (header,),
+                            "Use letters, digits, spaces and . _ , : / = + ( ) * -, e.g. %s" % default)  # fmt: skip
+        out.append((name, header))
+    return tuple(out)
+
+
 def _frontend(data, path, engine, pool_names):
     data = _mapping(data, path)
     _no_unknown(data, path, FRONTEND_FIELDS)
@@ -613,6 +645,9 @@ def _frontend(data, path, engine, pool_names):
     if mode == "tcp" and tls and (tls.redirect_http or ("hsts" in (data.get("tls") or {}) and tls.hsts)):
         field = "redirect_http" if tls.redirect_http else "hsts"
         raise SpecError(path + ".tls." + field, "needs mode: http", "Leave %s out of a TCP frontend" % field)
+    security_headers = _security_headers(data.get("security_headers"), path + ".security_headers")
+    if mode == "tcp" and security_headers:
+        raise SpecError(path + ".security_headers", "needs mode: http", "HTTP headers do not apply to a TCP frontend")
     if mode == "tcp" and acl.paths:
         raise SpecError(path + ".acl.paths", "needs mode: http", "A TCP frontend has no paths: use allow and deny")
     if mode == "tcp":
@@ -624,7 +659,8 @@ def _frontend(data, path, engine, pool_names):
         ):
             if on:
                 raise SpecError(path + "." + field, "needs mode: http", "HTTP features do not apply to a TCP frontend")
-    return Frontend(name, bind, port, mode, pool, tls, acl, rate_limit, cache, websocket, tuple(routes))
+    return Frontend(name, bind, port, mode, pool, tls, acl, rate_limit, cache, websocket, tuple(routes),
+                    security_headers)  # fmt: skip
 
 
 TIMEOUT_FIELDS = ("connect", "client", "server", "http_request", "tunnel", "reload_grace")

@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, tls_policy
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, lb_spec, tls_policy
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
     HEALTH_PATH,
     endpoint,
@@ -199,8 +199,12 @@ def _frontend(fe):
             "    option forwardfor",
             "    http-request set-header X-Forwarded-Proto %s" % ("https" if fe.tls else "http"),
         ]
+        # After-response: HAProxy's own answers (403, 429, 503) carry them too.
+        lines += ['    http-after-response set-header %s "%s"' % pair for pair in fe.security_headers]
+        if fe.security_headers:
+            # No version banners: the servers' own Server and X-Powered-By go.
+            lines += ["    http-response del-header %s" % name for name in lb_spec.BANNER_HEADERS]
         if fe.tls and fe.tls.hsts:
-            # After-response: HAProxy's own answers (403, 429, 503) carry it too.
             lines.append('    http-after-response set-header Strict-Transport-Security "%s" if { ssl_fc }'
                          % tls_policy.hsts_value(fe.tls.hsts))  # fmt: skip
         lines += [

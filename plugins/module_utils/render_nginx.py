@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, tls_policy
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, lb_spec, tls_policy
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
     HEALTH_PATH,
     endpoint,
@@ -81,12 +81,18 @@ def _tls(fe):
     ]
 
 
-def _hsts(fe):
+def _response_headers(fe):
     # In every location: a location with add_header of its own (the cache
     # status) inherits none from the server block.
-    if not (fe.tls and fe.tls.hsts):
-        return []
-    return ['    add_header Strict-Transport-Security "%s" always;' % tls_policy.hsts_value(fe.tls.hsts)]
+    headers = list(fe.security_headers)
+    if fe.tls and fe.tls.hsts:
+        headers.append(("Strict-Transport-Security", tls_policy.hsts_value(fe.tls.hsts)))
+    lines = ['    add_header %s "%s" always;' % pair for pair in headers]
+    if fe.security_headers:
+        # No version banners: nginx's Server has none (server_tokens off),
+        # and the servers' X-Powered-By goes.
+        lines += ["    proxy_hide_header %s;" % name for name in lb_spec.BANNER_HEADERS if name != "Server"]
+    return lines
 
 
 def _redirect_server(fe):
@@ -259,7 +265,7 @@ def _proxy_location(prefix, pool, fe, spec, opts, fastest):
             '        require("%s").observe()' % balancer_lua.MODULE,
             "    }",
         ]
-    lines += _hsts(fe)
+    lines += _response_headers(fe)
     if fe.cache.enabled:
         # Never serve or store a cached answer for an authenticated request,
         # nor for one with (session) cookies. nginx itself never stores an

@@ -34,6 +34,7 @@ class _Backend(BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200)
         self.send_header("Content-Length", "2")
+        self.send_header("X-Powered-By", "PHP/8.2.7")
         self.end_headers()
         self.wfile.write(b"ok")
 
@@ -47,12 +48,14 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def _get(port, path, source):
+def _get(port, path, source, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3, source_address=(source, 0))
     try:
         conn.request("GET", path)
         resp = conn.getresponse()
         resp.read()
+        if headers is not None:
+            headers.update((k.lower(), v) for k, v in resp.getheaders())
         return resp.status
     except (ConnectionError, http.client.RemoteDisconnected):
         return "refused"  # an engine closing a TCP connection it rejects
@@ -80,6 +83,7 @@ def engine(request, backend, tmp_path):
             "frontends": [
                 {
                     "name": "shop", "bind": "127.0.0.1", "port": ports["shop"], "pool": "app",
+                    "security_headers": {"X-Frame-Options": "DENY"},
                     "acl": {
                         "deny": ["127.0.0.3/32"],
                         "paths": [{"prefix": "/admin", "allow": ["127.0.0.1/32", "::1/128"]}],
@@ -136,3 +140,18 @@ def test_the_rate_limit_answers_429_above_it_and_200_below(engine):
     burst = [_get(engine["limited"], "/", "127.0.0.5") for _ in range(40)]
     assert 429 in burst and burst.count(200) <= 2 * RATE + 2, burst
     assert _get(engine["limited"], "/", "127.0.0.6") == 200
+
+
+def test_security_headers_come_with_every_answer_and_no_version_banner(engine):
+    for path, source, status in (("/products", "127.0.0.2", 200), ("/admin", "127.0.0.2", 403)):
+        headers = {}
+        assert _get(engine["shop"], path, source, headers) == status
+        assert headers["x-content-type-options"] == "nosniff", headers
+        assert headers["x-frame-options"] == "DENY", headers
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin", headers
+        assert headers.get("server", "") in ("", "nginx"), headers  # never a version
+        assert "x-powered-by" not in headers, headers
+    # Without security_headers, none are added.
+    plain = {}
+    _get(engine["limited"], "/", "127.0.0.7", plain)
+    assert "x-frame-options" not in plain, plain

@@ -159,6 +159,21 @@ BAD = [
         "frontends[0].tls.redirect_http: needs mode: http",
     ),
     (
+        "header-value-injection",
+        ("frontends.0.security_headers", {"X-Frame-Options": 'DENY"; add_header X "1'}),
+        "frontends[0].security_headers.X-Frame-Options: 'DENY\"; add_header X \"1' is not a header value",
+    ),
+    (
+        "header-value-newline",
+        ("frontends.0.security_headers", {"Referrer-Policy": "no-referrer\r\nSet-Cookie: a=b"}),
+        "frontends[0].security_headers.Referrer-Policy: 'no-referrer\\r\\nSet-Cookie: a=b' is not a header value",
+    ),
+    (
+        "header-unknown",
+        ("frontends.0.security_headers", {"X-Anything": "1"}),
+        "frontends[0].security_headers.X-Anything: unknown field",
+    ),
+    (
         "cookie-name-injection",
         ("frontends.0.cache", {"bypass_cookies": ["sid)=|.*"]}),
         "frontends[0].cache.bypass_cookies[0]: 'sid)=|.*' is not a cookie name. Use 1-64 letters, digits, _ and -",
