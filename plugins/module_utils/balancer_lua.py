@@ -301,16 +301,25 @@ local function refresh(name)
   if not (backend and pool) then
     return
   end
-  local peers, counts = {}, in_flight[name] or {}
+  local peers, counts, was_down = {}, in_flight[name] or {}, {}
+  for _, peer in ipairs(pool.peers) do
+    was_down[peer.id] = peer.down
+  end
   for server_name, server in pairs(backend.servers) do
     local stats = server:get_stats()
-    peers[#peers + 1] = {
+    local peer = {
       id = server_name,
       weight = tonumber(stats.weight) or 0,
       backup = tonumber(stats.bck) == 1,
       down = not takes_requests(stats.status or ""),
       max_fails = 0, -- HAProxy's own checks decide (status)
     }
+    if was_down[server_name] and not peer.down then
+      -- Back from down (a restart, maintenance): what it measured before
+      -- says nothing about it now.
+      store.set(key(pool, peer, "e"), nil)
+    end
+    peers[#peers + 1] = peer
     -- Requests that got no answer from the server (HAProxy's 503 or 504,
     -- a client that left) are not counted down by observe: HAProxy's own
     -- count of sessions caps ours.
@@ -338,7 +347,11 @@ end
 core.register_task(function()
   while true do
     for name in pairs(pools) do
-      refresh(name)
+      -- An error must not end the task: the states would stay as they were.
+      local ok, err = pcall(refresh, name)
+      if not ok then
+        core.Warning("halb_balancer: reading the servers of " .. name .. " failed: " .. tostring(err))
+      end
     end
     core.msleep(REFRESH_S * 1000)
   end
