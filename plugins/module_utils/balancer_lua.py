@@ -20,7 +20,7 @@ measured on the requests before it. No agent, no socket, no reload:
   equal.
 - The cheaper of the two wins with probability other^p / (a^p + other^p),
   p being the penalty: with the default 4, a server 50 ms slower than two
-  servers answering in 10 ms gets about 0.3 % of the requests, so it does
+  servers answering in 10 ms gets well under 1 % of the requests, so it does
   not set the p99, while servers within a millisecond share nearly evenly.
 - A usable server that got no request for probe_interval gets the next one
   (one request, whichever worker takes it): the trickle that shows a slow
