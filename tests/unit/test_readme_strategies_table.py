@@ -1,0 +1,50 @@
+"""The README's strategies tables are what scripts/strategies_table.py makes
+of the committed benchmark result, and its verdicts follow the targets."""
+
+import copy
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+import strategies_table  # noqa: E402
+
+
+def _results():
+    with open(strategies_table.RESULTS_FILE) as handle:
+        return json.load(handle)["results"]
+
+
+def test_readme_tables_are_current():
+    assert strategies_table.check() is None
+
+
+def test_every_run_has_a_row_and_every_fastest_run_a_verdict():
+    results = _results()
+    text = strategies_table.render()
+    for name in results:
+        engine, strategy, connections = name.split(" / ")
+        assert "| %s / %s | %s |" % (engine, strategy, connections) in text
+    fastest = [n for n in results if " / fastest_response / " in n]
+    assert fastest
+    assert len(strategies_table.targets(results)) == 2 + len(fastest)
+
+
+def test_a_missed_target_says_so():
+    results = copy.deepcopy(_results())
+    name = next(n for n in results if " / fastest_response / " in n)
+    result = results[name]
+    result["while"]["p99_ms"] = result["before"]["p99_ms"] * (strategies_table.P99_RATIO_MAX + 0.1)
+    result["slow_share_below_5pct_s"] = None
+    result["back_to_fair_share_s"] = strategies_table.FAIR_MAX_S + 1
+    engine, _strategy, connections = name.split(" / ")
+    prefix = "| %s, %s connections |" % (engine, connections)
+    line = next(line for line in strategies_table.targets(results) if line.startswith(prefix))
+    assert line.count("(**missed**)") >= 3, line
+    result["while"]["p99_ms"] = result["before"]["p99_ms"]
+    result["slow_share_below_5pct_s"] = 1
+    result["back_to_fair_share_s"] = 3
+    line = next(line for line in strategies_table.targets(results) if line.startswith(prefix))
+    assert line.split(" | ")[1:4] == ["1.00x (met)", "1 s (met)", "3 s (met)"], line
