@@ -799,7 +799,7 @@ def _check_frontends(frontends):
                             "Redirect from another port, usually 80")  # fmt: skip
         for j, other in enumerate(frontends[:i]):
             for port, where in mine:
-                for other_port, _ in _listeners(other, j):
+                for other_port, _where in _listeners(other, j):
                     why = _bind_clash(fe.bind, other.bind) if other_port == port else None
                     if why:
                         raise SpecError(
