@@ -21,7 +21,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from role_docs import splice
+from role_docs import block_check, block_update
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join("docs", "results")
@@ -243,18 +243,8 @@ def collect(source: str, root: str = ROOT) -> list[str]:
     return copied
 
 
-def _readme(root: str) -> str:
-    with open(os.path.join(root, "README.md"), encoding="utf-8", newline="") as handle:
-        return handle.read()
-
-
 def check(root: str = ROOT) -> str | None:
-    readme = _readme(root)
-    try:
-        expected = splice(readme, render(root), BEGIN, END)
-    except ValueError as error:
-        return str(error)
-    return None if expected == readme else STALE
+    return block_check(root, render(root), BEGIN, END, STALE)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,11 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problem else 0
     if args.collect:
         print("collected: %s" % ", ".join(collect(args.collect)) or "nothing")
-    readme = _readme(ROOT)
-    updated = splice(readme, render(ROOT), BEGIN, END)
-    with open(os.path.join(ROOT, "README.md"), "w", encoding="utf-8", newline="") as handle:
-        handle.write(updated)
-    print("README.md failover figures %s" % ("updated" if updated != readme else "already current"))
+    changed = block_update(ROOT, render(ROOT), BEGIN, END)
+    print("README.md failover figures %s" % ("updated" if changed else "already current"))
     return 0
 
 

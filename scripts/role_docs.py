@@ -169,27 +169,37 @@ def _read(path: str) -> str:
         return handle.read()
 
 
-def check(root: str = ROOT) -> str | None:
-    """None when README.md's block is current, else the one-line message to show."""
+def block_check(root: str, generated: str, begin: str, end: str, stale: str) -> str | None:
+    """None when README.md's block between the markers is `generated`, else
+    the one-line message to show (`stale`, or why the markers are wrong)."""
     readme = _read(os.path.join(root, "README.md"))
     try:
-        expected = splice(readme, render(root))
+        expected = splice(readme, generated, begin, end)
     except ValueError as error:
         return str(error)
-    return None if expected == readme else STALE
+    return None if expected == readme else stale
 
 
-def update(root: str = ROOT) -> bool:
-    """Rewrite the block in README.md; True when the file changed."""
-    generated = render(root)
+def block_update(root: str, generated: str, begin: str, end: str) -> bool:
+    """Rewrite README.md's block between the markers; True when the file changed."""
     path = os.path.join(root, "README.md")
     readme = _read(path)  # read right before writing: others edit the rest of README.md
-    updated = splice(readme, generated)
+    updated = splice(readme, generated, begin, end)
     if updated == readme:
         return False
     with open(path, "w", encoding="utf-8", newline="") as handle:
         handle.write(updated)
     return True
+
+
+def check(root: str = ROOT) -> str | None:
+    """None when README.md's block is current, else the one-line message to show."""
+    return block_check(root, render(root), BEGIN, END, STALE)
+
+
+def update(root: str = ROOT) -> bool:
+    """Rewrite the block in README.md; True when the file changed."""
+    return block_update(root, render(root), BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from role_docs import splice
+from role_docs import block_check, block_update
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "docs", "results")
@@ -113,18 +113,8 @@ def render(path: str = RESULTS_FILE) -> str:
     return "\n".join(lines)
 
 
-def _readme(root: str = ROOT) -> str:
-    with open(os.path.join(root, "README.md"), encoding="utf-8", newline="") as handle:
-        return handle.read()
-
-
 def check() -> str | None:
-    readme = _readme()
-    try:
-        expected = splice(readme, render(), BEGIN, END)
-    except ValueError as error:
-        return str(error)
-    return None if expected == readme else STALE
+    return block_check(ROOT, render(), BEGIN, END, STALE)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,11 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         if problem:
             print(problem, file=sys.stderr)
         return 1 if problem else 0
-    readme = _readme()
-    updated = splice(readme, render(), BEGIN, END)
-    with open(os.path.join(ROOT, "README.md"), "w", encoding="utf-8", newline="") as handle:
-        handle.write(updated)
-    print("README.md strategies figures %s" % ("updated" if updated != readme else "already current"))
+    changed = block_update(ROOT, render(), BEGIN, END)
+    print("README.md strategies figures %s" % ("updated" if changed else "already current"))
     return 0
 
 
