@@ -79,7 +79,7 @@ def first_time(windows, since, until, predicate):
 
 
 def phase(result):
-    keep = ("requests", "errors", "non_2xx", "rps", "p50_ms", "p95_ms", "p99_ms")
+    keep = ("requests", "errors", "non_2xx", "rps", "p50_ms", "p95_ms", "p99_ms", "wrk_p99_ms")
     return {k: result[k] for k in keep}
 
 

@@ -4,6 +4,7 @@ bounded in time; the VIP is on the scenario's own Docker network."""
 from __future__ import annotations
 
 import collections
+import math
 import os
 import re
 import signal
@@ -38,11 +39,55 @@ def run(vip: str, port: int, path: str, seconds: int, connections: int, threads:
     return parse(subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout)
 
 
+def per_request(corrected: dict[int, int], interval_us: int) -> dict[int, int]:
+    """wrk's latency histogram as each request measured it.
+
+    wrk 4 corrects its histogram for coordinated omission before any script
+    or summary sees it: every latency n >= 2e also counts at n - e, n - 2e,
+    ... while above e, where e = duration / (requests / connections), as if
+    a client sending every e had queued behind the slow answer. So a
+    corrected bucket m > e holds its own samples plus those of m + e, m + 2e,
+    ..., and its own are corrected[m] - corrected[m + e].
+    """
+    raw = {}
+    for us, count in corrected.items():
+        own = count - corrected.get(us + interval_us, 0) if us > interval_us else count
+        if own < 0:
+            raise ValueError("not a histogram wrk corrected with interval %d us (at %d us)" % (interval_us, us))
+        if own:
+            raw[us] = own
+    return raw
+
+
+def percentile_ms(histogram: dict[int, int], percent: float) -> float:
+    """The latency (ms) at `percent`, ranked as wrk ranks it."""
+    total = sum(histogram.values())
+    rank = min(total, math.floor(percent / 100.0 * total + 1.0))
+    seen = 0
+    for us in sorted(histogram):
+        seen += histogram[us]
+        if seen >= rank:
+            return us / 1000.0
+    return 0.0
+
+
+def latencies(out: str, connections: int) -> dict:
+    """Per-request p50/p95/p99 and wrk's own (corrected) p99 from the lines
+    wrk_shares.lua prints."""
+    corrected = {int(us): int(n) for us, n in re.findall(r"^halb-latency (\d+) (\d+)$", out, re.M)}
+    duration_us, requests = (int(v) for v in re.search(r"^halb-run (\d+) (\d+)$", out, re.M).groups())
+    per_connection = requests // connections
+    raw = per_request(corrected, duration_us // per_connection) if per_connection else corrected
+    figures = {"p%d_ms" % p: percentile_ms(raw, p) for p in (50, 95, 99)}
+    figures["wrk_p99_ms"] = percentile_ms(corrected, 99)
+    return figures
+
+
 def run_shares(vip: str, port: int, path: str, seconds: int, connections: int, origin: float, threads: int = 2):
-    """wrk for `seconds`, with the figures of run() plus p50/p95/p99 in ms
-    (wrk's histogram) and the answers per backend in 100 ms buckets counted
-    from `origin` (time.time()): {"buckets": {bucket: {backend: n}}}, "-"
-    for an answer other than 200."""
+    """wrk for `seconds`, with the figures of run() plus latencies() and the
+    answers per backend in 100 ms buckets counted from `origin`
+    (time.time()): {"buckets": {bucket: {backend: n}}}, "-" for an answer
+    other than 200."""
     command = _command(vip, port, path, seconds, connections, threads)
     command[-1:-1] = ["-s", SHARES_SCRIPT]
     command += ["--", "%.6f" % origin]
@@ -51,8 +96,7 @@ def run_shares(vip: str, port: int, path: str, seconds: int, connections: int, o
     buckets: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
     for bucket, backend, count in re.findall(r"^halb-bucket (-?\d+) (\S+) (\d+)$", out, re.M):
         buckets[int(bucket)][backend] += int(count)
-    p50, p95, p99 = (int(us) / 1000.0 for us in re.search(r"^halb-latency-us (\d+) (\d+) (\d+)$", out, re.M).groups())
-    result.update(p50_ms=p50, p95_ms=p95, p99_ms=p99, buckets=dict(buckets))
+    result.update(latencies(out, connections), buckets=dict(buckets))
     return result
 
 

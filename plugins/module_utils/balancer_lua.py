@@ -9,19 +9,20 @@ measured on the requests before it. No agent, no socket, no reload:
 - Two servers are drawn at random among the usable ones (power of two
   choices) and the cheaper one gets the request, where
 
-      cost = (latency_ms + NOISE_MS) * (in_flight + 1) / weight
+      cost = (latency_ms + NOISE_MS) ^ penalty * (in_flight + 1) / weight
 
   latency_ms is a moving average of the server's response times. A slower
   sample replaces it at once (a server that turns slow is avoided from its
-  first slow answer); faster samples pull it down with a half-life in
-  seconds. in_flight counts the requests sent to it and not yet answered,
-  so a server that holds requests longer costs more before any of them
-  has finished. NOISE_MS keeps servers a few milliseconds apart nearly
-  equal.
-- The cheaper of the two wins with probability other^p / (a^p + other^p),
-  p being the penalty: with the default 4, a server 50 ms slower than two
-  servers answering in 10 ms gets well under 1 % of the requests, so it does
-  not set the p99, while servers within a millisecond share nearly evenly.
+  first slow answer); faster samples pull it down with a half-life.
+  in_flight counts the requests sent to it and not yet answered, so a
+  server that holds requests longer costs more before any of them has
+  finished, and servers that answer alike share by their queues, as least
+  connections would. NOISE_MS keeps servers a few milliseconds apart
+  nearly equal.
+- The penalty says how much latency weighs against queue length: with
+  the default 2, a server answering in 60 ms costs as much as one
+  answering in 10 ms with 18 requests in flight, so at ordinary
+  concurrency it gets nothing but its probes and does not set the p99.
 - A usable server that got no request for probe_interval gets the next one
   (one request, whichever worker takes it): the trickle that shows a slow
   server's recovery however high its average is.
@@ -44,8 +45,8 @@ __metaclass__ = type
 NOISE_MS = 5
 
 # Defaults of the pool's fastest_response settings (lb_spec).
-DEFAULT_HALF_LIFE_MS = 1000
-DEFAULT_PENALTY = 4
+DEFAULT_HALF_LIFE_MS = 250
+DEFAULT_PENALTY = 2
 DEFAULT_PROBE_INTERVAL_MS = 1000
 
 # The Lua module's name and file (in the renderer's lua_dir).
@@ -99,7 +100,7 @@ end
 
 local function cost(store, in_flight, pool, peer)
   local latency = store.get(key(pool, peer, "e")) or 0
-  return (latency + NOISE_MS) * ((in_flight[pool.name][peer.id] or 0) + 1) / peer.weight
+  return (latency + NOISE_MS) ^ pool.penalty * ((in_flight[pool.name][peer.id] or 0) + 1) / peer.weight
 end
 
 function M.choose(store, in_flight, pool, tried)
@@ -121,9 +122,7 @@ function M.choose(store, in_flight, pool, tried)
       j = j + 1
     end
     local a, b = list[i], list[j]
-    local ca = cost(store, in_flight, pool, a) ^ pool.penalty
-    local cb = cost(store, in_flight, pool, b) ^ pool.penalty
-    peer = (math.random() * (ca + cb) < cb) and a or b
+    peer = cost(store, in_flight, pool, b) < cost(store, in_flight, pool, a) and b or a
   end
   store.set(key(pool, peer, "p"), true, pool.probe_interval)
   return peer
@@ -248,8 +247,9 @@ return M
 
 
 _HAPROXY = r"""
--- HAProxy: one Lua state for every thread (lua-load), so plain tables
--- hold the averages. The servers, their weights, backup flags and states
+-- HAProxy: one Lua state per thread (lua-load-per-thread: no lock shared
+-- by the threads on every request), so plain tables hold each thread's
+-- averages and in-flight counts, and each thread probes on its own. The servers, their weights, backup flags and states
 -- (health checks, drain, maintenance, set at run time too) are read from
 -- HAProxy itself every REFRESH_S; a pick that went DOWN meanwhile is not
 -- used (use-server skips a server that is down, and roundrobin decides).

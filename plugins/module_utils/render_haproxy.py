@@ -90,7 +90,7 @@ def _global(spec, opts):
         + (
             [
                 "    # fastest_response pools pick each request's server in Lua.",
-                "    lua-load %s/%s" % (opts["lua_dir"], balancer_lua.FILE_NAME),
+                "    lua-load-per-thread %s/%s" % (opts["lua_dir"], balancer_lua.FILE_NAME),
             ]
             if any(pool.strategy == "fastest_response" for pool in spec.pools)
             else []

@@ -30,8 +30,8 @@ options:
       - Pool C(strategy) is one of V(round_robin), V(least_connections) or V(fastest_response); V(weighted_round_robin)
         and V(weighted_least_connections) are accepted as aliases (weights always apply).
       - V(fastest_response) picks each request's server inside the engine, in Lua (nginx C(balancer_by_lua) from
-        C(libnginx-mod-http-lua), HAProxy C(lua-load) and C(use-server)), from the response times of the requests
-        before it. Its knobs are the pool's C(fastest_response) keys C(half_life), C(penalty) and
+        C(libnginx-mod-http-lua), HAProxy C(lua-load-per-thread) and C(use-server)), from the response times of the
+        requests before it. Its knobs are the pool's C(fastest_response) keys C(half_life), C(penalty) and
         C(probe_interval); the README's Strategies section gives the formula. HTTP pools only.
       - Server weights are 0-256 for HAProxy and 1-1000 for nginx.
       - C(maxconn) is at most 500000. The nginx config gets C(worker_rlimit_nofile) of 2 x maxconn + 1024 (two

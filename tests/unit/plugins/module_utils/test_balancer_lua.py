@@ -35,21 +35,39 @@ local function peer(n, extra)
   for k, v in pairs(extra or {}) do p[k] = v end
   return p
 end
-M.configure({shop = {tries = 3, half_life = 1.0, penalty = %(penalty)d, probe_interval = 1.0, peers = {
+M.configure({shop = {tries = 3, half_life = %(half_life)s, penalty = %(penalty)d, probe_interval = 1.0, peers = {
   peer(1, PEER1), peer(2, PEER2), peer(3, PEER3), peer(4, PEER4)}}})
 local pool = M.pools.shop
 if not PEER4 then table.remove(pool.peers, 4) end
 
--- n requests 1 ms apart; each answered at once in latency[id] ms. Returns
--- the count per peer id.
+-- n requests 1 ms apart; each stays in flight for latency[id] ms (as the
+-- glue counts it), then its time teaches the average. Returns the count
+-- per peer id.
+local pending = {}
+local function settle()
+  local left = {}
+  for _, r in ipairs(pending) do
+    if r.at <= clock then
+      in_flight.shop[r.peer.id] = in_flight.shop[r.peer.id] - 1
+      M.learn(store, pool, r.peer, r.ms, clock)
+    else
+      left[#left + 1] = r
+    end
+  end
+  pending = left
+end
 local function run(n, latency, tried)
   local counts = {}
   for _ = 1, n do
     clock = clock + 0.001
+    settle()
     local p = M.choose(store, in_flight, pool, tried)
     local id = p and p.id or "none"
     counts[id] = (counts[id] or 0) + 1
-    if p and latency then M.learn(store, pool, p, latency[id], clock) end
+    if p and latency then
+      in_flight.shop[id] = (in_flight.shop[id] or 0) + 1
+      pending[#pending + 1] = {peer = p, ms = latency[id], at = clock + latency[id] / 1000}
+    end
   end
   return counts
 end
@@ -61,13 +79,15 @@ for k, v in pairs(out) do parts[#parts + 1] = string.format("%%q: %%s", k, tostr
 print("{" .. table.concat(parts, ", ") .. "}")
 """
 
+HALF_LIFE_S = balancer_lua.DEFAULT_HALF_LIFE_MS / 1000.0
 MS = "{['10.0.0.1:80'] = %s, ['10.0.0.2:80'] = %s, ['10.0.0.3:80'] = %s}"
 
 
 def run_lua(interpreter, scenario, penalty=balancer_lua.DEFAULT_PENALTY, peers=None):
     prelude = "".join("PEER%d = %s\n" % (n, peers.get(n, "nil") if peers else "nil") for n in (1, 2, 3, 4))
     core = balancer_lua.core_source()
-    script = prelude + HARNESS % {"core": core, "penalty": penalty, "scenario": scenario}
+    values = {"core": core, "penalty": penalty, "scenario": scenario, "half_life": HALF_LIFE_S}
+    script = prelude + HARNESS % values
     proc = subprocess.run([interpreter, "-"], input=script, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.replace("nil", "null").replace("inf", "1e999").replace("nan", "null"))
@@ -98,7 +118,7 @@ def test_a_server_50ms_slower_keeps_under_one_percent(lua):
     assert abs(out["a"] - out["b"]) / 20000 < 0.05, out
 
 
-def test_near_equal_servers_share_nearly_evenly(lua):
+def test_servers_a_millisecond_apart_all_keep_a_real_share(lua):
     out = run_lua(
         lua,
         """
@@ -107,8 +127,10 @@ def test_near_equal_servers_share_nearly_evenly(lua):
         """
         % (MS % (2.0, 2.5, 3.0)),
     )
-    shares = sorted(v / 30000 for v in out.values())
-    assert shares[0] > 0.2 and shares[-1] < 0.45, out
+    # The fastest gets the most, and none is starved: in-flight requests
+    # spread the load once latencies are this close.
+    assert out["a"] > out["b"] > out["c"] > 0.2 * 30000, out
+    assert out["a"] < 0.5 * 30000, out
 
 
 def test_a_slower_sample_counts_at_once_a_faster_one_by_half_life(lua):
@@ -119,7 +141,7 @@ def test_a_slower_sample_counts_at_once_a_faster_one_by_half_life(lua):
         M.learn(store, pool, p, 10, clock)
         M.learn(store, pool, p, 60, clock)
         out.up = average(1)
-        clock = clock + 1.0  -- one half-life later
+        clock = clock + pool.half_life
         M.learn(store, pool, p, 10, clock)
         out.down = average(1)
         """,
