@@ -249,7 +249,8 @@ return M
 _HAPROXY = r"""
 -- HAProxy: one Lua state per thread (lua-load-per-thread: no lock shared
 -- by the threads on every request), so plain tables hold each thread's
--- averages and in-flight counts, and each thread probes on its own. The servers, their weights, backup flags and states
+-- averages and in-flight counts, and each thread probes on its own. The
+-- servers, their weights, backup flags and states
 -- (health checks, drain, maintenance, set at run time too) are read from
 -- HAProxy itself every REFRESH_S; a pick that went DOWN meanwhile is not
 -- used (use-server skips a server that is down, and roundrobin decides).

@@ -3,6 +3,7 @@ coordinated omission before a script sees it; the benchmark undoes that to
 report what each request measured. The correction below is the one wrk's
 stats.c applies (stats_correct), written from its description."""
 
+import collections
 import os
 import random
 import sys
@@ -30,10 +31,12 @@ def wrk_correct(raw, expected):
 
 def test_the_correction_is_undone_exactly():
     rng = random.Random(7)  # noqa: S311 - a fixed sample, not a secret
-    raw = {}
-    for sample in range(20000):  # noqa: B007 - a count only
-        us = int(rng.lognormvariate(6.5, 0.6)) if rng.random() > 0.01 else rng.randint(50000, 55000)
-        raw[us] = raw.get(us, 0) + 1
+    # Mostly a few hundred microseconds, 1 % at 50-55 ms.
+    draws = (
+        int(rng.lognormvariate(6.5, 0.6)) if rng.random() > 0.01 else rng.randint(50000, 55000)
+        for sample in range(20000)
+    )
+    raw = dict(collections.Counter(draws))
     for expected in (1, 250, 1000, 7000):
         assert wrk.per_request(wrk_correct(raw, expected), expected) == raw
 
