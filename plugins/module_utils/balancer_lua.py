@@ -17,8 +17,8 @@ measured on the requests before it. No agent, no socket, no reload:
   in_flight counts the requests sent to it and not yet answered, so a
   server that holds requests longer costs more before any of them has
   finished, and servers that answer alike share by their queues, as least
-  connections would. NOISE_MS keeps servers a few milliseconds apart
-  nearly equal.
+  connections would. NOISE_MS keeps servers a millisecond apart close
+  in cost, so each keeps a real share.
 - The penalty says how much latency weighs against queue length: with
   the default 2, a server answering in 60 ms costs as much as one
   answering in 10 ms with 18 requests in flight, so at ordinary
