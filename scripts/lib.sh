@@ -83,18 +83,32 @@ ensure_docker() {
   die "dockerd did not answer within 30 s"
 }
 
-# The project's virtualenv, rebuilt only when requirements.txt changes.
-ensure_venv() {
-  local stamp="$HALB_VENV/.requirements.sha256" want
-  want=$(sha256sum "$HALB_ROOT/requirements.txt" | cut -d' ' -f1)
-  if [ -x "$HALB_VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+# A virtualenv at $1 holding requirements file $2, rebuilt only when that
+# file changes; $3 is a program it must have (bin/$3).
+ensure_requirements_venv() {
+  local venv=$1 requirements=$2 program=$3 stamp want pip_log
+  stamp="$venv/.requirements.sha256"
+  pip_log="$HALB_STATE_DIR/pip-$(basename "$venv").log"
+  want=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [ -x "$venv/bin/$program" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
-  log "creating virtualenv $HALB_VENV"
-  python3 -m venv "$HALB_VENV"
-  "$HALB_VENV/bin/pip" install -q --disable-pip-version-check -r "$HALB_ROOT/requirements.txt" \
-    >"$HALB_STATE_DIR/pip.log" 2>&1 || { tail -30 "$HALB_STATE_DIR/pip.log" >&2; die "pip install failed"; }
+  log "creating virtualenv $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" \
+    >"$pip_log" 2>&1 || { tail -30 "$pip_log" >&2; die "pip install -r $requirements failed"; }
   echo "$want" >"$stamp"
+}
+
+# The project's virtualenv.
+ensure_venv() {
+  ensure_requirements_venv "$HALB_VENV" "$HALB_ROOT/requirements.txt" python
+}
+
+# sslyze, the TLS scanner the Molecule security tests run against the VIP,
+# in a virtualenv of its own: it pins a cryptography older than Ansible's.
+ensure_sslyze() {
+  ensure_requirements_venv "$HALB_STATE_DIR/sslyze" "$HALB_ROOT/requirements-sslyze.txt" sslyze
 }
 
 # Make `halb.loadbalancer` resolvable from this checkout without installing

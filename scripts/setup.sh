@@ -9,6 +9,7 @@ ensure_debs python3-venv debootstrap wrk curl git
 ensure_engine_binaries
 ensure_docker
 ensure_venv
+ensure_sslyze
 ensure_collection_link
 bash "$HALB_ROOT/scripts/lab_image.sh"
 log "setup complete"

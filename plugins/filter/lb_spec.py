@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec
-from ansible_collections.halb.loadbalancer.plugins.plugin_utils import spec_paths
+from ansible_collections.halb.loadbalancer.plugins.plugin_utils import spec_paths, tls_bundle
 
 
 def lb_spec_errors(data, engine, prefix="", var_names=None):
@@ -29,11 +29,12 @@ def lb_spec_errors(data, engine, prefix="", var_names=None):
     return []
 
 
-def lb_setting_errors(health_listen, runtime_socket):
+def lb_setting_errors(health_listen, runtime_socket, tls_directory="/etc/halb/tls"):
     """Problems of the lb role's settings that reach a config file or a
     command line outside the spec, each named by its variable."""
     checks = [
         lambda: lb_spec.file_path(runtime_socket, "lb_haproxy_runtime_socket", "/run/haproxy/admin.sock"),
+        lambda: lb_spec.file_path(tls_directory, "lb_tls_directory", "/etc/halb/tls"),
     ]
     if health_listen not in ("", None):  # empty: no health URL
         checks.insert(0, lambda: lb_spec.listen_address(health_listen, "lb_health_listen"))
@@ -43,6 +44,28 @@ def lb_setting_errors(health_listen, runtime_socket):
             check()
         except lb_spec.SpecError as exc:
             errors.append("%s" % exc)
+    return errors
+
+
+def lb_tls_certificate_errors(entries, spec=None, engine="haproxy", directory="/etc/halb/tls", prefix=""):
+    """Why certificates the lb role would install cannot serve (key does not
+    match, expired, chain out of order), each named as
+    lb_tls_certificates[i].field, and frontends of spec whose certificate is
+    in directory but is no entry's; empty when all would serve."""
+    errors = tls_bundle.certificate_errors(entries)
+    try:
+        parsed = lb_spec.parse(spec, engine) if spec else None
+    except lb_spec.SpecError:
+        parsed = None  # lb_spec_errors reports it
+    if parsed is None or errors or not isinstance(entries, (list, type(None))):
+        return errors
+    installed = set(tls_bundle.bundle_path(directory, e["name"]) for e in entries or ())
+    for i, fe in enumerate(parsed.frontends):
+        cert = fe.tls.certificate if fe.tls else None
+        if cert and cert.startswith(directory.rstrip("/") + "/") and cert not in installed:
+            errors.append("%sfrontends[%d].tls.certificate: %s is in lb_tls_directory, but no lb_tls_certificates "
+                          "entry installs it. Add one named %s, or point the frontend at a file the host has"
+                          % (prefix, i, cert, cert.rsplit("/", 1)[1].rsplit(".", 1)[0]))  # fmt: skip
     return errors
 
 
@@ -65,5 +88,6 @@ class FilterModule(object):
         return {
             "lb_spec_errors": lb_spec_errors,
             "lb_setting_errors": lb_setting_errors,
+            "lb_tls_certificate_errors": lb_tls_certificate_errors,
             "lb_nofile_limit": lb_nofile_limit,
         }

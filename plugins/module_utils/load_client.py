@@ -61,7 +61,9 @@ class Record:
 
 
 class Target:
-    """Where the load goes: scheme, address, port, path, method and body."""
+    """Where the load goes: scheme, address, port, path, method and body.
+    verify: check the server's certificate against the system's CAs (True),
+    against the CA certificates of a PEM file (its path), or not (False)."""
 
     def __init__(self, address, port, path="/", tls=False, method="GET", body=None, host_header=None, verify=True):
         self.address = address
@@ -76,7 +78,7 @@ class Target:
     def connect(self, timeout):
         if not self.tls:
             return http.client.HTTPConnection(self.address, self.port, timeout=timeout)
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.verify if isinstance(self.verify, str) else None)
         if not self.verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE

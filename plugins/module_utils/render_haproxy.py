@@ -160,13 +160,14 @@ def _cookie_bypass(fe):
 def _redirect_http(fe):
     """Plain HTTP on tls.redirect_http, answered with a redirect to HTTPS."""
     plain = _bind(fe._replace(tls=None, port=fe.tls.redirect_http))
-    if fe.port == 443:
-        redirect = "    http-request redirect scheme https code 301 unless { ssl_fc }"
-    else:
-        redirect = (
-            "    http-request redirect location https://%%[req.hdr(host),field(1,:)]:%d%%[capture.req.uri] "
-            "code 301 unless { ssl_fc }" % fe.port
-        )
+    # Not "redirect scheme https": it keeps the Host header's port, which is
+    # the plain one. The host loses its port ([IPv6] literals stay whole)
+    # and gets the TLS port unless that is 443.
+    port = "" if fe.port == 443 else ":%d" % fe.port
+    redirect = (
+        "    http-request redirect location https://%%[req.hdr(host),regsub(:[0-9]+$,)]%s%%[capture.req.uri] "
+        "code 301 unless { ssl_fc }" % port
+    )
     return [plain, "    # Plain HTTP is only ever redirected to HTTPS.", redirect]
 
 

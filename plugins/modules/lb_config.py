@@ -15,6 +15,8 @@ author: halb.loadbalancer contributors (!UNKNOWN)
 description:
   - Validates and normalizes an LB spec (frontends, pools, strategy, health checks, TLS, ACLs, cache, timeouts).
   - Renders it with the engine's renderer (HAProxy or nginx) into a complete config file.
+  - Fails, before anything is written, when a certificate or key file a frontend names is not on the host (check
+    mode warns instead, since a task before this one may install it).
   - Checks the new file with the engine itself (C(haproxy -c) or C(nginx -t)) before it replaces the current one;
     a config that fails the check is never installed, and the error shows the engine's own message.
   - Writes atomically, only when the content changes, keeping a backup of the previous file.
@@ -252,6 +254,18 @@ def balancer_file(spec, engine, options):
     return os.path.join(lua_dir, balancer_lua.FILE_NAME), balancer_lua.source(engine)
 
 
+def missing_tls_files(spec):
+    """(field, path) of each certificate or key a frontend names that this
+    host does not have."""
+    missing = []
+    for i, fe in enumerate(spec.frontends):
+        for field in ("certificate", "key"):
+            path = getattr(fe.tls, field) if fe.tls else None
+            if path and not os.path.isfile(path):
+                missing.append(("frontends[%d].tls.%s" % (i, field), path))
+    return missing
+
+
 def read_text(path):
     if not os.path.exists(path):
         return ""
@@ -286,6 +300,13 @@ def main():
     if module.params["drain_timeout"] < 0:
         module.fail_json(msg="drain_timeout: %d is negative; give the seconds to wait, or 0 to skip the drain."
                          % module.params["drain_timeout"])  # fmt: skip
+    missing = missing_tls_files(spec)
+    for field, path in missing:
+        problem = "%s: %s does not exist on this host" % (field, path)
+        if not module.check_mode:
+            module.fail_json(msg="Invalid LB spec: %s. Install it first (the lb role's lb_tls_certificates does), "
+                                 "or correct the path; %s was not changed." % (problem, dest), field=field)  # fmt: skip
+        module.warn("%s; the engine's check is skipped (check mode: a task before this one may install it)." % problem)
     try:
         content = RENDERERS[engine](spec, **options)
     except TypeError as exc:
@@ -309,7 +330,7 @@ def main():
         directory = os.path.dirname(dest) or "."
         if not os.path.isdir(directory):
             module.fail_json(msg="dest: directory %s does not exist. Is %s installed?" % (directory, engine))
-        if module.params["validate"]:
+        if module.params["validate"] and not missing:
             # The check loads a fresh copy of the Lua balancer, so nothing the
             # running engine reads is touched before the check has passed.
             scratch = tempfile.mkdtemp(prefix=".halb-lua-", dir=directory)

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "unit", "plugins", "module_utils"))
-from engines import HAPROXY, NGINX
+from engines import HAPROXY, NGINX, make_cert
 
 from ansible_collections.halb.loadbalancer.plugins.module_utils import (
     balancer_lua,
@@ -76,7 +76,7 @@ def backend():
 def engine(request, backend, tmp_path):
     """The engine serving `shop` (ACLs) and `limited` (rate limit) on loopback."""
     name = request.param
-    ports = {"shop": _free_port(), "limited": _free_port()}
+    ports = {"shop": _free_port(), "limited": _free_port(), "secure": _free_port(), "plain": _free_port()}
     spec = lb_spec.parse(
         {
             "pools": [{"name": "app", "servers": [{"name": "be1", "address": "127.0.0.1", "port": backend}]}],
@@ -90,6 +90,8 @@ def engine(request, backend, tmp_path):
                     },
                 },
                 {"name": "limited", "bind": "127.0.0.1", "port": ports["limited"], "pool": "app", "rate_limit": RATE},
+                {"name": "secure", "bind": "127.0.0.1", "port": ports["secure"], "pool": "app",
+                 "tls": {"certificate": make_cert(str(tmp_path)), "redirect_http": ports["plain"]}},
             ],
         },
         name,
@@ -116,6 +118,18 @@ def engine(request, backend, tmp_path):
     yield ports
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.mark.parametrize("host", ["shop.example", "192.0.2.7", "[2001:db8::7]"])
+def test_plain_http_redirects_to_the_same_host_on_the_tls_port(engine, host):
+    """The plain port in the Host header never leaks into the redirect."""
+    for sent in (host, "%s:%d" % (host, engine["plain"])):
+        conn = http.client.HTTPConnection("127.0.0.1", engine["plain"], timeout=3)
+        conn.request("GET", "/orders?page=2", headers={"Host": sent})
+        resp = conn.getresponse()
+        conn.close()
+        location = "https://%s:%d/orders?page=2" % (host, engine["secure"])
+        assert (resp.status, resp.getheader("Location")) == (301, location)
 
 
 def test_a_denied_network_gets_403_and_the_rest_200(engine):

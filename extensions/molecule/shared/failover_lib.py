@@ -138,16 +138,22 @@ class Scenario:
         return subprocess.run(command, cwd=REPO, env=PLAYBOOK_ENV, capture_output=True, text=True, timeout=timeout)
 
     def playbook_under_load(
-        self, name: str, *extra_vars: str, options: tuple[str, ...] = (), connections: int = 8, interval: float = 0.01
+        self,
+        name: str,
+        *extra_vars: str,
+        options: tuple[str, ...] = (),
+        connections: int = 8,
+        interval: float = 0.01,
+        target: load_client.Target | None = None,
     ) -> tuple[subprocess.CompletedProcess, dict]:
         """Run a playbook (as playbook()) while keep-alive connections GET
-        /orders through the VIP, each one request per `interval` seconds (a
-        steady load that leaves the 2 cores room for Ansible), for as long as
-        it runs; returns its result and load_client's summary of what the
-        clients saw."""
+        /orders through the VIP (or target), each one request per `interval`
+        seconds (a steady load that leaves the 2 cores room for Ansible), for
+        as long as it runs; returns its result and load_client's summary of
+        what the clients saw."""
         stop = threading.Event()
         records: list = []
-        target = load_client.Target(self.vip, self.port, "/orders")
+        target = target or load_client.Target(self.vip, self.port, "/orders")
 
         def load():
             records.extend(

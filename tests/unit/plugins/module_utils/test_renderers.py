@@ -305,8 +305,8 @@ def test_no_hsts_when_turned_off(engine, tmp_path):
 
 
 @pytest.mark.parametrize(("engine", "port", "target"), [
-    ("haproxy", 443, "http-request redirect scheme https code 301 unless { ssl_fc }"),
-    ("haproxy", 8443, "http-request redirect location https://%[req.hdr(host),field(1,:)]:8443%[capture.req.uri]"),
+    ("haproxy", 443, "http-request redirect location https://%[req.hdr(host),regsub(:[0-9]+$,)]%[capture.req.uri] "),
+    ("haproxy", 8443, "http-request redirect location https://%[req.hdr(host),regsub(:[0-9]+$,)]:8443%[capture.req"),
     ("nginx", 443, "return 301 https://$host$request_uri;"),
     ("nginx", 8443, "return 301 https://$host:8443$request_uri;"),
 ])  # fmt: skip

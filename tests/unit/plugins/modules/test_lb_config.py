@@ -64,6 +64,7 @@ def test_config_failing_engine_check_is_never_installed(tmp_path, engine):
     run_module(lb_config, args(tmp_path, engine))
     dest = tmp_path / ("%s.conf" % engine)
     good = dest.read_text()
+    (tmp_path / "nope.pem").write_text("not a certificate\n")  # there, but no engine can load it
     broken = dict(
         SPEC,
         frontends=[{"name": "www", "port": 8443, "pool": "shop", "tls": {"certificate": str(tmp_path / "nope.pem")}}],
@@ -74,6 +75,21 @@ def test_config_failing_engine_check_is_never_installed(tmp_path, engine):
     assert str(dest) + " (new)" in result["msg"]  # the engine's own message, with our file's name
     assert dest.read_text() == good
     assert [p for p in os.listdir(tmp_path) if p.startswith(".halb-")] == []
+
+
+@pytest.mark.parametrize("engine", ["haproxy", "nginx"])
+def test_a_certificate_missing_on_the_host_is_named_before_anything_is_written(tmp_path, engine):
+    missing = str(tmp_path / "tls" / "shop.pem")
+    spec = dict(SPEC, frontends=[{"name": "www", "port": 8443, "pool": "shop", "tls": {"certificate": missing}}])
+    result = run_module(lb_config, args(tmp_path, engine, spec=spec))
+    assert result["failed"] is True
+    assert result["field"] == "frontends[0].tls.certificate"
+    assert result["msg"].startswith("Invalid LB spec: frontends[0].tls.certificate: %s does not exist on this host. "
+                                    "Install it first" % missing), result["msg"]  # fmt: skip
+    assert not (tmp_path / ("%s.conf" % engine)).exists()
+    # Check mode only warns: in a dry run the task installing it has not run.
+    dry = run_module(lb_config, args(tmp_path, engine, spec=spec), check_mode=True)
+    assert "failed" not in dry and any(missing in w for w in dry.get("warnings", [])), dry
 
 
 def test_invalid_spec_names_the_field(tmp_path):
@@ -122,8 +138,10 @@ def test_lua_balancer_is_checked_before_it_replaces_the_running_one(tmp_path):
     run_module(lb_config, base)
     lua = tmp_path / "halb" / "halb_balancer.lua"
     lua.write_text("-- the running one\n")
+    (tmp_path / "no.pem").write_text("not a certificate\n")
     broken = dict(FASTEST, frontends=[dict(FASTEST["frontends"][0], tls={"certificate": str(tmp_path / "no.pem")})])
-    assert run_module(lb_config, dict(base, spec=broken))["failed"] is True
+    result = run_module(lb_config, dict(base, spec=broken))
+    assert result["failed"] is True and "(new)" in result["msg"], result["msg"]  # the engine refused it
     assert lua.read_text() == "-- the running one\n"
 
 
