@@ -59,13 +59,16 @@ def lb_tls_certificate_errors(entries, spec=None, engine="haproxy", directory="/
         parsed = None  # lb_spec_errors reports it
     if parsed is None or errors or not isinstance(entries, (list, type(None))):
         return errors
-    installed = set(tls_bundle.bundle_path(directory, e["name"]) for e in entries or ())
+    installed = dict((tls_bundle.bundle_path(directory, e["name"]), e) for e in entries or ())
     for i, fe in enumerate(parsed.frontends):
-        cert = fe.tls.certificate if fe.tls else None
-        if cert and cert.startswith(directory.rstrip("/") + "/") and cert not in installed:
-            errors.append("%sfrontends[%d].tls.certificate: %s is in lb_tls_directory, but no lb_tls_certificates "
-                          "entry installs it. Add one named %s, or point the frontend at a file the host has"
-                          % (prefix, i, cert, cert.rsplit("/", 1)[1].rsplit(".", 1)[0]))  # fmt: skip
+        for where, cert, _key, names in lb_spec.certificate_files(fe):
+            field = "%sfrontends[%d].%s.certificate" % (prefix, i, where)
+            if cert in installed:
+                errors += tls_bundle.name_errors(installed[cert], names, field)
+            elif cert.startswith(directory.rstrip("/") + "/"):
+                errors.append("%s: %s is in lb_tls_directory, but no lb_tls_certificates entry installs it. Add one "
+                              "named %s, or point the frontend at a file the host has"
+                              % (field, cert, cert.rsplit("/", 1)[1].rsplit(".", 1)[0]))  # fmt: skip
     return errors
 
 

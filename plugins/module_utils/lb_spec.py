@@ -75,10 +75,16 @@ Server = namedtuple("Server", "name address port weight backup max_fails fail_ti
 HealthCheck = namedtuple("HealthCheck", "enabled path expected_status interval_ms timeout_ms fall rise")
 Pool = namedtuple("Pool", "name strategy servers health_check keepalive fastest")
 FastestResponse = namedtuple("FastestResponse", "half_life_ms penalty probe_interval_ms")
-Tls = namedtuple("Tls", "certificate key min_version ciphers hsts redirect_http")
+Tls = namedtuple("Tls", "certificate key min_version ciphers hsts redirect_http sni")
+# A certificate served to clients that ask for one of `names` by SNI.
+SniCertificate = namedtuple("SniCertificate", "names certificate key")
 Hsts = namedtuple("Hsts", "max_age_s include_subdomains preload")
 Acl = namedtuple("Acl", "allow deny paths")
 PathAcl = namedtuple("PathAcl", "prefix allow deny")
+# Per client address: `rate` requests a second, `burst` more at once, and
+# `status` for every request beyond (see the renderers for how each engine
+# counts).
+RateLimit = namedtuple("RateLimit", "rate burst status")
 Cache = namedtuple("Cache", "enabled size_mb max_object_kb ttl_s bypass_cookies")
 Frontend = namedtuple("Frontend", "name bind port mode pool tls acl rate_limit cache websocket routes security_headers")
 Route = namedtuple("Route", "path_prefix pool")
@@ -430,7 +436,10 @@ def _pool(data, path, engine):
     )
 
 
-TLS_FIELDS = ("enabled", "certificate", "key", "min_version", "ciphers", "hsts", "redirect_http")
+TLS_FIELDS = ("enabled", "certificate", "key", "min_version", "ciphers", "hsts", "redirect_http", "sni")
+SNI_FIELDS = ("names", "certificate", "key")
+# A server name as SNI carries it: a DNS name, or "*." and one.
+SNI_NAME_RE = re.compile(r"(?:\*\.)?%s(?:\.%s)*\Z" % (_LABEL, _LABEL))
 HSTS_FIELDS = ("max_age", "include_subdomains", "preload")
 
 
@@ -456,8 +465,8 @@ def _tls(data, path, engine):
     data = _mapping(data, path)
     _no_unknown(data, path, TLS_FIELDS)
     if not _bool(data.get("enabled", True), path + ".enabled"):
-        for field in ("hsts", "redirect_http"):
-            if data.get(field) not in (None, False):
+        for field in ("hsts", "redirect_http", "sni"):
+            if data.get(field) not in (None, False, []):
                 raise SpecError(path + "." + field, "needs TLS, and tls.enabled is false",
                                 "Remove %s, or turn TLS on" % field)  # fmt: skip
         return None
@@ -468,16 +477,7 @@ def _tls(data, path, engine):
             "TLS is on but no certificate is given",
             "Set certificate: /etc/ssl/private/site.pem (and key:), or tls.enabled: false",
         )
-    cert = file_path(cert, path + ".certificate")
-    key = data.get("key") or None
-    if key:
-        key = file_path(key, path + ".key")
-    if engine == "haproxy" and key and key != cert + ".key":
-        raise SpecError(
-            path + ".key",
-            "HAProxy reads the key from the certificate file or from %s.key" % cert,
-            "Put the key inside %s, or at %s.key, and leave key out" % (cert, cert),
-        )
+    cert, key = _certificate_files(data, path, engine)
     min_version = str(data.get("min_version", "1.2"))
     if min_version not in tls_policy.MIN_VERSIONS:
         raise SpecError(path + ".min_version", "%r is not supported" % min_version, "Use 1.2 or 1.3")
@@ -492,7 +492,80 @@ def _tls(data, path, engine):
     else:
         redirect = None
     return Tls(certificate=cert, key=key, min_version=min_version, ciphers=ciphers,
-               hsts=_hsts(data.get("hsts"), path + ".hsts"), redirect_http=redirect)  # fmt: skip
+               hsts=_hsts(data.get("hsts"), path + ".hsts"), redirect_http=redirect,
+               sni=_sni(data.get("sni"), path + ".sni", engine))  # fmt: skip
+
+
+def _certificate_files(data, path, engine):
+    """(certificate, key or None) of a tls or tls.sni[] mapping."""
+    cert = file_path(data.get("certificate"), path + ".certificate")
+    key = data.get("key") or None
+    if key:
+        key = file_path(key, path + ".key")
+    if engine == "haproxy" and key and key != cert + ".key":
+        raise SpecError(
+            path + ".key",
+            "HAProxy reads the key from the certificate file or from %s.key" % cert,
+            "Put the key inside %s, or at %s.key, and leave key out" % (cert, cert),
+        )
+    return cert, key
+
+
+def certificate_files(fe):
+    """(field path, certificate, key or None, SNI names) of every
+    certificate a frontend serves: the default one (no names), then
+    tls.sni's."""
+    if not fe.tls:
+        return []
+    files = [("tls", fe.tls.certificate, fe.tls.key, ())]
+    files += [("tls.sni[%d]" % i, e.certificate, e.key, e.names) for i, e in enumerate(fe.tls.sni)]
+    return files
+
+
+def _sni(value, path, engine):
+    """Certificates beside the default one, each for the server names a
+    client asks for (SNI); a name asked for by no entry gets the default."""
+    entries, seen = [], {}
+    for i, raw in enumerate(_list(value, path)):
+        epath = "%s[%d]" % (path, i)
+        raw = _mapping(raw, epath)
+        _no_unknown(raw, epath, SNI_FIELDS)
+        names = _list(raw.get("names"), epath + ".names")
+        if not names:
+            raise SpecError(epath + ".names", "is empty", "List the server names this certificate is for")
+        for j, name in enumerate(names):
+            npath = "%s.names[%d]" % (epath, j)
+            if not isinstance(name, str) or len(name) > DNS_NAME_MAX or not SNI_NAME_RE.match(name):
+                raise SpecError(npath, "%r is not a server name" % (name,),
+                                "Write a DNS name, e.g. admin.shop.example or *.shop.example")  # fmt: skip
+            if name.lower() in seen:
+                raise SpecError(npath, "%s is also a name of %s" % (name, seen[name.lower()]),
+                                "Give each name to one certificate")  # fmt: skip
+            seen[name.lower()] = epath
+        cert, key = _certificate_files(raw, epath, engine)
+        entries.append(SniCertificate(tuple(name.lower() for name in names), cert, key))
+    return tuple(entries)
+
+
+RATE_LIMIT_FIELDS = ("requests_per_second", "burst", "status")
+RATE_LIMIT_MAX = 1000000
+
+
+def _rate_limit(value, path):
+    """None (no limit), from a number of requests per second per client or
+    a mapping of RATE_LIMIT_FIELDS. The burst defaults to one second's
+    worth: a page's parallel requests pass, a flood does not."""
+    if isinstance(value, dict):
+        _no_unknown(value, path, RATE_LIMIT_FIELDS)
+        if "requests_per_second" not in value:
+            raise SpecError(path + ".requests_per_second", "is required", "Give the requests per second per client")
+        rate = _int(value["requests_per_second"], path + ".requests_per_second", 1, RATE_LIMIT_MAX,
+                    "a request rate per client and second")  # fmt: skip
+        burst = _int(value.get("burst", rate), path + ".burst", 0, RATE_LIMIT_MAX, "a number of requests")
+        status = _int(value.get("status", 429), path + ".status", 400, 599, "an HTTP error status")
+        return RateLimit(rate, burst, status)
+    rate = _int(0 if value is None else value, path, 0, RATE_LIMIT_MAX, "a request rate per client and second")
+    return RateLimit(rate, rate, 429) if rate else None
 
 
 CACHE_FIELDS = ("enabled", "size_mb", "max_object_kb", "ttl", "bypass_cookies")
@@ -630,9 +703,7 @@ def _frontend(data, path, engine, pool_names):
     port = _int(data.get("port", 443 if tls else 80), path + ".port", 1, 65535, "a TCP port")
     pool = _pool_ref(data.get("pool"), path + ".pool", pool_names)
     acl = _acl(data.get("acl"), path + ".acl")
-    rate_limit = _int(
-        data.get("rate_limit", 0), path + ".rate_limit", 0, 1000000, "a request rate per client and second"
-    )
+    rate_limit = _rate_limit(data.get("rate_limit"), path + ".rate_limit")
     cache = _cache(data.get("cache"), path + ".cache", engine)
     websocket = _bool(data.get("websocket", False), path + ".websocket")
     routes = []
@@ -648,6 +719,9 @@ def _frontend(data, path, engine, pool_names):
     security_headers = _security_headers(data.get("security_headers"), path + ".security_headers")
     if mode == "tcp" and security_headers:
         raise SpecError(path + ".security_headers", "needs mode: http", "HTTP headers do not apply to a TCP frontend")
+    if mode == "tcp" and tls and tls.sni and engine == "nginx":
+        raise SpecError(path + ".tls.sni", "is not supported by nginx open source for TCP frontends (its stream "
+                        "module picks no certificate by name)", "Serve one certificate, or use mode: http")  # fmt: skip
     if mode == "tcp" and acl.paths:
         raise SpecError(path + ".acl.paths", "needs mode: http", "A TCP frontend has no paths: use allow and deny")
     if mode == "tcp":

@@ -57,7 +57,10 @@ def _bind(fe):
     else:
         where = endpoint(fe.bind, fe.port)
     if fe.tls:
-        where += " ssl crt %s ssl-min-ver TLSv%s" % (fe.tls.certificate, fe.tls.min_version)
+        # The first crt is served to clients whose SNI no other matches;
+        # HAProxy matches each one by the names in the certificate itself.
+        crts = " ".join("crt %s" % path for path in [fe.tls.certificate] + [e.certificate for e in fe.tls.sni])
+        where += " ssl %s ssl-min-ver TLSv%s" % (crts, fe.tls.min_version)
         where += " ciphers %s ciphersuites %s curves %s" % (fe.tls.ciphers, tls_policy.TLS13_SUITES, tls_policy.CURVES)
         where += " prefer-client-ciphers no-tls-tickets"
         if fe.mode == "http":
@@ -212,12 +215,7 @@ def _frontend(fe):
             "    http-request set-header X-Request-ID %[uuid()] unless { req.hdr(x-request-id) -m found }",
         ]
     if fe.rate_limit:
-        lines += [
-            "    # At most %d requests per second from one client address." % fe.rate_limit,
-            "    stick-table type ipv6 size 100k expire 10s store http_req_rate(1s)",
-            "    http-request track-sc0 src",
-            "    http-request deny deny_status 429 if { sc_http_req_rate(0) gt %d }" % fe.rate_limit,
-        ]
+        lines += _rate_limit(fe)
     if fe.cache.enabled:
         # Never serve or store a cached answer for an authenticated request,
         # nor for one with (session) cookies, nor an answer that sets one.
@@ -236,6 +234,32 @@ def _frontend(fe):
         lines.append("    use_backend %s if { path_beg %s }" % (route.pool, route.path_prefix))
     lines.append("    default_backend %s" % fe.pool)
     return lines
+
+
+def _rate_table(fe):
+    return "halb_rate10s_%s" % fe.name
+
+
+def _rate_limit(fe):
+    """nginx's limit_req is a token bucket (rate a second, burst at once);
+    HAProxy counts requests in sliding windows, so two windows bound the
+    same: rate + burst in any second, and 10 x rate + burst in any ten, so
+    a client keeps to the rate beyond its burst."""
+    limit = fe.rate_limit
+    return [
+        "    # Per client address: %d requests a second, a burst of %d more; beyond, %d."
+        % (limit.rate, limit.burst, limit.status),
+        "    stick-table type ipv6 size 100k expire 10s store http_req_rate(1s)",
+        "    http-request track-sc0 src",
+        "    http-request track-sc1 src table %s" % _rate_table(fe),
+        "    http-request deny deny_status %d if { sc_http_req_rate(0) gt %d } || { sc_http_req_rate(1) gt %d }"
+        % (limit.status, limit.rate + limit.burst, 10 * limit.rate + limit.burst),
+    ]
+
+
+def _rate_table_section(fe):
+    return ["", "backend %s" % _rate_table(fe),
+            "    stick-table type ipv6 size 100k expire 20s store http_req_rate(10s)"]  # fmt: skip
 
 
 def _l7_retries():
@@ -314,4 +338,7 @@ def render(spec, **options):
         lines += _frontend(fe)
     for pool in spec.pools:
         lines += _backend(pool, modes[pool.name])
+    for fe in spec.frontends:
+        if fe.rate_limit:
+            lines += _rate_table_section(fe)
     return "\n".join(lines) + "\n"

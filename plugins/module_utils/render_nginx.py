@@ -306,19 +306,33 @@ def _cookie_bypass_map(fe):
     ]
 
 
-def _http_server(fe, spec, opts, fastest):
+def _http_servers(fe, spec, opts, fastest):
+    """The frontend's server block, and for each tls.sni entry one more
+    with that certificate for its names: nginx picks a server (and so a
+    certificate) by the SNI name; "_" gets every other name."""
+    lines = _http_server(fe, "_", spec, opts, fastest)
+    for entry in fe.tls.sni if fe.tls else ():
+        named = fe._replace(tls=fe.tls._replace(certificate=entry.certificate, key=entry.key))
+        lines += [""] + _http_server(named, " ".join(entry.names), spec, opts, fastest)
+    return lines
+
+
+def _http_server(fe, server_name, spec, opts, fastest):
     lines = ["server {"]
-    body = _listen(fe) + ["server_name _;"] + _tls(fe) + _acl(fe)
+    body = _listen(fe) + ["server_name %s;" % server_name] + _tls(fe) + _acl(fe)
     body += [
         "client_header_timeout %s;" % _seconds(spec.timeouts.http_request_ms),
         "client_body_timeout %s;" % _seconds(spec.timeouts.client_ms),
         "send_timeout %s;" % _seconds(spec.timeouts.client_ms),
     ]
     if fe.rate_limit:
+        limit = fe.rate_limit
+        burst = " burst=%d nodelay" % limit.burst if limit.burst else ""  # nginx refuses burst=0
         body += [
-            "# At most %d requests per second from one client address." % fe.rate_limit,
-            "limit_req zone=halb_rate_%s burst=%d nodelay;" % (fe.name, fe.rate_limit),
-            "limit_req_status 429;",
+            "# Per client address: %d requests a second, a burst of %d more; beyond, %d."
+            % (limit.rate, limit.burst, limit.status),
+            "limit_req zone=halb_rate_%s%s;" % (fe.name, burst),
+            "limit_req_status %d;" % limit.status,
         ]
     for prefix, pool in _locations(fe):
         body += _proxy_location(prefix, pool, fe, spec, opts, fastest)
@@ -391,9 +405,8 @@ def render(spec, **options):
         ]
         for fe in http_fes:
             if fe.rate_limit:
-                http.append(
-                    "limit_req_zone $binary_remote_addr zone=halb_rate_%s:10m rate=%dr/s;" % (fe.name, fe.rate_limit)
-                )
+                zone = "limit_req_zone $binary_remote_addr zone=halb_rate_%s:10m rate=%dr/s;"
+                http.append(zone % (fe.name, fe.rate_limit.rate))
             http += _cookie_bypass_map(fe) + _path_acl_geo(fe)
             if fe.cache.enabled:
                 http.append(
@@ -421,7 +434,7 @@ def render(spec, **options):
                 "}",
             ]
         for fe in http_fes:
-            http += [""] + _http_server(fe, spec, opts, fastest)
+            http += [""] + _http_servers(fe, spec, opts, fastest)
             if fe.tls and fe.tls.redirect_http:
                 http += [""] + _redirect_server(fe)
         lines += ["", "http {"] + _indent(http) + ["}"]

@@ -35,6 +35,12 @@ options:
         C(libnginx-mod-http-lua), HAProxy C(lua-load-per-thread) and C(use-server)), from the response times of the
         requests before it. Its knobs are the pool's C(fastest_response) keys C(half_life), C(penalty) and
         C(probe_interval); the README's Strategies section gives the formula. HTTP pools only.
+      - A frontend's C(tls.sni) lists other certificates, each with the C(names) (DNS names or C(*.) wildcards) it
+        is served for; a client asking for any other name, or none, gets C(tls.certificate). nginx refuses it on TCP
+        frontends.
+      - A frontend's C(rate_limit) is a number of requests per second per client address (with a burst of as many
+        more, and status 429 beyond), or a mapping of C(requests_per_second), C(burst) (0 or more) and C(status)
+        (400-599).
       - Server weights are 0-256 for HAProxy and 1-1000 for nginx.
       - C(maxconn) is at most 500000. The nginx config gets C(worker_rlimit_nofile) of 2 x maxconn + 1024 (two
         descriptors per proxied connection, plus room for listeners and logs); HAProxy sizes its own limit.
@@ -259,10 +265,10 @@ def missing_tls_files(spec):
     host does not have."""
     missing = []
     for i, fe in enumerate(spec.frontends):
-        for field in ("certificate", "key"):
-            path = getattr(fe.tls, field) if fe.tls else None
-            if path and not os.path.isfile(path):
-                missing.append(("frontends[%d].tls.%s" % (i, field), path))
+        for where, cert, key, _names in lb_spec.certificate_files(fe):
+            for field, path in (("certificate", cert), ("key", key)):
+                if path and not os.path.isfile(path):
+                    missing.append(("frontends[%d].%s.%s" % (i, where, field), path))
     return missing
 
 

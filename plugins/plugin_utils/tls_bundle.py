@@ -145,6 +145,36 @@ def _signed_by(cert, issuer):
     return True
 
 
+def _covers(san, name):
+    """Whether a certificate's DNS name covers a server name: the same, or
+    a wildcard "*.b.c" for "a.b.c" (one label) and for "*.b.c" itself."""
+    san, name = san.lower(), name.lower()
+    if san == name:
+        return True
+    return san.startswith("*.") and "." in name and name.split(".", 1)[1] == san[2:] and not name.startswith("*.")
+
+
+def dns_names(cert):
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return ext.value.get_values_for_type(x509.DNSName)
+
+
+def name_errors(entry, names, field):
+    """Messages for the SNI names (of field) that the certificate of a
+    well-formed entry does not cover: a client asking for one would get a
+    certificate for another name."""
+    sans = dns_names(_certificates(entry["certificate"], field)[0])
+    return [
+        "%s: the certificate %s does not cover the server name %s (it is for %s). Issue it for that name too, or "
+        "remove the name" % (field, entry["name"], name, ", ".join(sans) or "no DNS name")
+        for name in names
+        if not any(_covers(san, name) for san in sans)
+    ]
+
+
 def certificate_errors(entries, var="lb_tls_certificates", now=None):
     """One message per problem of the entries (a list), each naming its
     field as var[i].field; empty when every certificate would serve."""

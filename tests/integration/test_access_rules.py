@@ -6,6 +6,7 @@ The Molecule scenarios prove the same through the VIP."""
 import http.client
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -13,16 +14,19 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography import x509
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "unit", "plugins", "module_utils"))
 from engines import HAPROXY, NGINX, make_cert
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lab"))
 from ansible_collections.halb.loadbalancer.plugins.module_utils import (
     balancer_lua,
     lb_spec,
     render_haproxy,
     render_nginx,
 )
+from halblab import tls_ca
 
 RATE = 5  # requests per second per client on the rate-limited frontend
 
@@ -72,11 +76,31 @@ def backend():
     server.shutdown()
 
 
+def _sni_bundle(directory):
+    cert, key = tls_ca.Authority().issue(["admin.halb.test", "*.api.halb.test"])
+    path = directory / "admin.pem"
+    path.write_text(tls_ca.cert_pem(cert) + tls_ca.key_pem(key))
+    return str(path)
+
+
+def _served_name(port, server_name):
+    """The first DNS name of the certificate served for server_name (SNI)."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=3) as raw,
+        context.wrap_socket(raw, server_hostname=server_name) as conn,
+    ):
+        der = conn.getpeercert(binary_form=True)
+    cert = x509.load_der_x509_certificate(der)
+    return cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+
+
 @pytest.fixture(params=lb_spec.ENGINES)
 def engine(request, backend, tmp_path):
     """The engine serving `shop` (ACLs) and `limited` (rate limit) on loopback."""
     name = request.param
-    ports = {"shop": _free_port(), "limited": _free_port(), "secure": _free_port(), "plain": _free_port()}
+    ports = {name: _free_port() for name in ("shop", "limited", "strict", "secure", "plain")}
     spec = lb_spec.parse(
         {
             "pools": [{"name": "app", "servers": [{"name": "be1", "address": "127.0.0.1", "port": backend}]}],
@@ -90,8 +114,12 @@ def engine(request, backend, tmp_path):
                     },
                 },
                 {"name": "limited", "bind": "127.0.0.1", "port": ports["limited"], "pool": "app", "rate_limit": RATE},
+                {"name": "strict", "bind": "127.0.0.1", "port": ports["strict"], "pool": "app",
+                 "rate_limit": {"requests_per_second": RATE, "burst": 0, "status": 503}},
                 {"name": "secure", "bind": "127.0.0.1", "port": ports["secure"], "pool": "app",
-                 "tls": {"certificate": make_cert(str(tmp_path)), "redirect_http": ports["plain"]}},
+                 "tls": {"certificate": make_cert(str(tmp_path)), "redirect_http": ports["plain"],
+                         "sni": [{"names": ["admin.halb.test", "*.api.halb.test"],
+                                  "certificate": _sni_bundle(tmp_path)}]}},
             ],
         },
         name,
@@ -132,6 +160,17 @@ def test_plain_http_redirects_to_the_same_host_on_the_tls_port(engine, host):
         assert (resp.status, resp.getheader("Location")) == (301, location)
 
 
+@pytest.mark.parametrize(("server_name", "served"), [
+    ("admin.halb.test", "admin.halb.test"),
+    ("ADMIN.halb.test", "admin.halb.test"),
+    ("v2.api.halb.test", "admin.halb.test"),
+    ("shop.halb.test", "halb.test"),  # no entry: the default certificate
+    ("api.halb.test", "halb.test"),
+])  # fmt: skip
+def test_each_server_name_gets_its_certificate(engine, server_name, served):
+    assert _served_name(engine["secure"], server_name) == served
+
+
 def test_a_denied_network_gets_403_and_the_rest_200(engine):
     assert _get(engine["shop"], "/products", "127.0.0.2") == 200
     assert _get(engine["shop"], "/products", "127.0.0.3") == 403
@@ -154,6 +193,19 @@ def test_the_rate_limit_answers_429_above_it_and_200_below(engine):
     burst = [_get(engine["limited"], "/", "127.0.0.5") for _ in range(40)]
     assert 429 in burst and burst.count(200) <= 2 * RATE + 2, burst
     assert _get(engine["limited"], "/", "127.0.0.6") == 200
+
+
+def test_a_rate_limit_without_burst_answers_its_own_status(engine):
+    """burst 0: back to back, the rate is all that passes in the first
+    second (nginx: one at once, then one per 1/rate s), and the rest get
+    the configured status."""
+    began = time.monotonic()
+    burst = [_get(engine["strict"], "/", "127.0.0.7") for _ in range(40)]
+    assert time.monotonic() - began < 1.0, "too slow to test a one-second window"
+    assert set(burst) == {200, 503}, burst
+    assert 1 <= burst.count(200) <= RATE, burst
+    # The default burst (one second's worth) lets more through at once.
+    assert burst.count(200) < [_get(engine["limited"], "/", "127.0.0.8") for _ in range(40)].count(200)
 
 
 def test_security_headers_come_with_every_answer_and_no_version_banner(engine):

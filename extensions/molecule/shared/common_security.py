@@ -15,6 +15,7 @@ scenario is destroyed after them), so their converge is the only extra one.
 import http.client
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -33,6 +34,7 @@ SSLYZE = os.path.join(REPO, ".state", "sslyze", "bin", "sslyze")
 TLS_DIR = "/etc/halb/tls"
 PORTS = {"https": 443, "redirect": 8080, "ruled": 8081, "limited": 8082}
 RATE = 5  # requests per second per client on the limited frontend
+ADMIN_NAME = "admin.shop.halb.test"  # served its own certificate by SNI
 
 
 def _gateway(vip):
@@ -79,7 +81,8 @@ class Lab:
         pool = spec["pools"][0]["name"]
         spec["frontends"] += [
             {"name": "secure", "port": PORTS["https"], "pool": pool,
-             "tls": {"certificate": "%s/shop.pem" % TLS_DIR, "redirect_http": PORTS["redirect"]}},
+             "tls": {"certificate": "%s/shop.pem" % TLS_DIR, "redirect_http": PORTS["redirect"],
+                     "sni": [{"names": [ADMIN_NAME], "certificate": "%s/admin.pem" % TLS_DIR}]}},
             # The payments API only from this machine; one backend host is
             # shut out altogether.
             {"name": "ruled", "port": PORTS["ruled"], "pool": pool,
@@ -88,6 +91,9 @@ class Lab:
             {"name": "limited", "port": PORTS["limited"], "pool": pool, "rate_limit": RATE},
         ]  # fmt: skip
         self.spec = spec
+        cert, key = self.intermediate.issue([ADMIN_NAME])
+        self.admin_cert = cert
+        self.admin = dict(_entry(cert, key, self.intermediate.cert), name="admin")
 
     def _address(self, name):
         return self.scenario.host(name).run("hostname -I").stdout.split()[0]
@@ -97,14 +103,22 @@ class Lab:
         would run it after editing the inventory."""
         path = os.path.join(self.directory, "vars-%d.json" % time.monotonic_ns())
         with open(path, "w") as handle:
-            json.dump({"lb_spec": self.spec, "lb_tls_certificates": entries}, handle)
+            json.dump({"lb_spec": self.spec, "lb_tls_certificates": entries + [self.admin]}, handle)
         if not under_load:
             return self.scenario.playbook(SITE, options=("-e", "@" + path), timeout=900), None
         target = load_client.Target(self.scenario.vip, PORTS["https"], "/orders", tls=True, verify=self.ca_file)
         return self.scenario.playbook_under_load(SITE, options=("-e", "@" + path), target=target, connections=4)
 
-    def served_certificate(self):
-        return ssl.get_server_certificate((self.scenario.vip, PORTS["https"]), timeout=5)
+    def served_certificate(self, server_name=None):
+        """The PEM of the certificate the VIP serves for server_name (SNI;
+        None: none sent)."""
+        context = ssl.create_default_context(cafile=self.ca_file)
+        context.check_hostname = False  # the name is checked by comparing certificates
+        with (
+            socket.create_connection((self.scenario.vip, PORTS["https"]), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=server_name) as conn,
+        ):
+            return ssl.DER_cert_to_PEM_cert(conn.getpeercert(binary_form=True))
 
     def status_from(self, client, port, path):
         """The status of one GET through the VIP from client: this machine
@@ -141,9 +155,10 @@ def lab(scenario, tmp_path_factory):
 def test_the_certificate_is_root_only_and_its_key_never_in_the_output(scenario, lab):
     for name in scenario.lbs:
         host = scenario.host(name)
-        directory, bundle = host.file(TLS_DIR), host.file(TLS_DIR + "/shop.pem")
+        directory = host.file(TLS_DIR)
         assert (directory.user, directory.mode) == ("root", 0o700), name
-        assert (bundle.user, bundle.group, bundle.mode) == ("root", "root", 0o600), name
+        for bundle in (host.file(TLS_DIR + "/shop.pem"), host.file(TLS_DIR + "/admin.pem")):
+            assert (bundle.user, bundle.group, bundle.mode) == ("root", "root", 0o600), (name, bundle.path)
     key_line = lab.first["key"].splitlines()[1]
     assert key_line not in lab.first_output
 
@@ -179,6 +194,12 @@ def test_sslyze_finds_mozilla_intermediate_the_certificate_and_hsts(scenario, la
     assert ours and ours[0]["was_validation_successful"], deployment["path_validation_results"]
     hsts = result["http_headers"]["result"]["strict_transport_security_header"]
     assert hsts and hsts["max_age"] == tls_policy.HSTS_MAX_AGE_S, hsts
+
+
+def test_each_server_name_gets_its_certificate(lab):
+    assert lab.served_certificate(ADMIN_NAME).strip() == tls_ca.cert_pem(lab.admin_cert).strip()
+    for other in ("shop.halb.test", None):
+        assert lab.served_certificate(other).strip() == tls_ca.cert_pem(lab.first_cert).strip()
 
 
 def test_plain_http_redirects_to_https(scenario, lab):

@@ -390,6 +390,97 @@ STRICT = [
     ("retries-text", ("retries", "some"), "retries: 'some' must be a number. Write a whole number from 0 to 100"),
     ("keepalive-text", ("pools.0.keepalive", "on"), "pools[0].keepalive: 'on' must be a number"),
     ("rate-limit-text", ("frontends.0.rate_limit", "10/s"), "frontends[0].rate_limit: '10/s' must be a number"),
+    (
+        "rate-limit-no-rate",
+        ("frontends.0.rate_limit", {"burst": 5}),
+        "frontends[0].rate_limit.requests_per_second: is required. Give the requests per second per client",
+    ),
+    (
+        "rate-limit-zero",
+        ("frontends.0.rate_limit", {"requests_per_second": 0}),
+        "frontends[0].rate_limit.requests_per_second: 0 is not a request rate per client and second (1-1000000)",
+    ),
+    (
+        "rate-limit-status",
+        ("frontends.0.rate_limit", {"requests_per_second": 5, "status": 200}),
+        "frontends[0].rate_limit.status: 200 is not an HTTP error status (400-599)",
+    ),
+    (
+        "rate-limit-burst",
+        ("frontends.0.rate_limit", {"requests_per_second": 5, "burst": -1}),
+        "frontends[0].rate_limit.burst: -1 is not a number of requests (0-1000000)",
+    ),
+    (
+        "rate-limit-unknown",
+        ("frontends.0.rate_limit", {"requests_per_second": 5, "per": "minute"}),
+        "frontends[0].rate_limit.per: unknown field",
+    ),
+    (
+        "sni-name",
+        (
+            "frontends.0.tls",
+            {
+                "certificate": "/etc/halb/tls/a.pem",
+                "sni": [{"names": ["admin.shop;"], "certificate": "/etc/halb/tls/b.pem"}],
+            },
+        ),
+        "frontends[0].tls.sni[0].names[0]: 'admin.shop;' is not a server name. Write a DNS name",
+    ),
+    (
+        "sni-twice",
+        (
+            "frontends.0.tls",
+            {
+                "certificate": "/etc/halb/tls/a.pem",
+                "sni": [
+                    {"names": ["a.shop"], "certificate": "/etc/halb/tls/b.pem"},
+                    {"names": ["A.shop"], "certificate": "/etc/halb/tls/c.pem"},
+                ],
+            },
+        ),
+        "frontends[0].tls.sni[1].names[0]: A.shop is also a name of frontends[0].tls.sni[0]",
+    ),
+    (
+        "sni-no-names",
+        (
+            "frontends.0.tls",
+            {"certificate": "/etc/halb/tls/a.pem", "sni": [{"names": [], "certificate": "/etc/halb/tls/b.pem"}]},
+        ),
+        "frontends[0].tls.sni[0].names: is empty",
+    ),
+    (
+        "sni-injected-path",
+        (
+            "frontends.0.tls",
+            {"certificate": "/etc/halb/tls/a.pem", "sni": [{"names": ["a.shop"], "certificate": "/x.pem\ninclude /y"}]},
+        ),
+        "frontends[0].tls.sni[0].certificate: '/x.pem\\ninclude /y' has characters a config file cannot take",
+    ),
+    (
+        "sni-without-tls",
+        ("frontends.0.tls", {"enabled": False, "sni": [{"names": ["a.shop"]}]}),
+        "frontends[0].tls.sni: needs TLS, and tls.enabled is false",
+    ),
+    (
+        "sni-nginx-tcp",
+        (
+            (
+                "frontends.0",
+                {
+                    "name": "db",
+                    "mode": "tcp",
+                    "port": 5432,
+                    "pool": "shop",
+                    "tls": {
+                        "certificate": "/etc/halb/tls/a.pem",
+                        "sni": [{"names": ["a.shop"], "certificate": "/etc/halb/tls/b.pem"}],
+                    },
+                },
+            ),
+            "nginx",
+        ),
+        "frontends[0].tls.sni: is not supported by nginx open source for TCP frontends",
+    ),
     ("maxconn-text", ("maxconn", "lots"), "maxconn: 'lots' must be a number"),
     (
         "maxconn-too-high",
@@ -627,7 +718,9 @@ NUMERIC_STRINGS = [
                    spec.pools[0].health_check.expected_status), (4, 1, 204)),
     ("pools.0.keepalive", "16", lambda spec: spec.pools[0].keepalive, 16),
     ("frontends.0.port", "8080", lambda spec: spec.frontends[0].port, 8080),
-    ("frontends.0.rate_limit", "50", lambda spec: spec.frontends[0].rate_limit, 50),
+    ("frontends.0.rate_limit", "50", lambda spec: spec.frontends[0].rate_limit, (50, 50, 429)),
+    ("frontends.0.rate_limit", {"requests_per_second": "20", "burst": "0", "status": "503"},
+     lambda spec: spec.frontends[0].rate_limit, (20, 0, 503)),
     ("frontends.0.cache", {"size_mb": "8", "max_object_kb": "64"},
      lambda spec: (spec.frontends[0].cache.size_mb, spec.frontends[0].cache.max_object_kb), (8, 64)),
     ("retries", "2", lambda spec: spec.retries, 2),

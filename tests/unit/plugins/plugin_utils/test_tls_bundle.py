@@ -160,3 +160,26 @@ def test_a_frontend_certificate_in_the_directory_needs_an_entry(shop):
         "frontends": [dict(SPEC["frontends"][0], tls={"certificate": "/etc/ssl/s.pem"})],
     }
     assert lb_tls_certificate_errors([], elsewhere) == []
+
+
+def test_sni_names_must_be_covered_by_the_installed_certificate(ca, shop):
+    cert, key = ca[1].issue(["admin.halb.test", "*.api.halb.test"])
+    admin = {"name": "admin", "certificate": tls_ca.cert_pem(cert, ca[1].cert), "key": tls_ca.key_pem(key)}
+    tls = {"certificate": "/etc/halb/tls/shop.pem",
+           "sni": [{"names": ["admin.halb.test", "v2.api.halb.test", "*.api.halb.test"],
+                    "certificate": "/etc/halb/tls/admin.pem"}]}  # fmt: skip
+    spec = {"pools": SPEC["pools"], "frontends": [dict(SPEC["frontends"][0], tls=tls)]}
+    assert lb_tls_certificate_errors([shop, admin], spec) == []
+    # One label under the wildcard only, and not the wildcard's own base.
+    tls["sni"][0]["names"] = ["a.b.api.halb.test", "api.halb.test"]
+    assert lb_tls_certificate_errors([shop, admin], spec, prefix="lb_spec.") == [
+        "lb_spec.frontends[0].tls.sni[0].certificate: the certificate admin does not cover the server name %s "
+        "(it is for admin.halb.test, *.api.halb.test). Issue it for that name too, or remove the name" % name
+        for name in ("a.b.api.halb.test", "api.halb.test")
+    ]
+    # Not installed by the role: its names are the host's business.
+    tls["sni"][0]["certificate"] = "/etc/ssl/admin.pem"
+    assert lb_tls_certificate_errors([shop], spec) == []
+    tls["sni"][0]["certificate"] = "/etc/halb/tls/admin.pem"
+    (message,) = lb_tls_certificate_errors([shop], spec)
+    assert message.startswith("frontends[0].tls.sni[0].certificate: /etc/halb/tls/admin.pem is in lb_tls_directory")
