@@ -31,3 +31,16 @@ for filter in "$shipped"/plugins/filter/*.yml; do
 done
 ansible-playbook -i inventories/example --syntax-check halb.loadbalancer.site >/dev/null
 log "installed collection: roles, modules, filters and playbooks resolve and document"
+
+# What Galaxy checks on upload: role READMEs, documentation, ansible-lint.
+importer_rc=0
+GALAXY_IMPORTER_CONFIG="$HALB_ROOT/.config/galaxy-importer.cfg" \
+  "$HALB_STATE_DIR/galaxy-importer/bin/python" -m galaxy_importer.main "$tarball" \
+  >"$out/galaxy-importer.log" 2>&1 || importer_rc=$?
+if [ "$importer_rc" -ne 0 ] || ! grep -q "^Importer processing completed successfully" "$out/galaxy-importer.log"; then
+  grep -v "^Loading " "$out/galaxy-importer.log" | tail -30 >&2
+  die "galaxy-importer refused the tarball (exit $importer_rc)"
+fi
+warnings=$(grep -c "WARNING" "$out/galaxy-importer.log" || true)
+[ "$warnings" -eq 0 ] || { grep "WARNING" "$out/galaxy-importer.log" >&2; die "galaxy-importer: $warnings warning(s)"; }
+log "galaxy-importer: the tarball imports with no error and no warning"

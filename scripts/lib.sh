@@ -111,6 +111,12 @@ ensure_sslyze() {
   ensure_requirements_venv "$HALB_STATE_DIR/sslyze" "$HALB_ROOT/requirements-sslyze.txt" sslyze
 }
 
+# galaxy-importer, the checks Galaxy runs on an uploaded collection; it
+# brings its own ansible-core and ansible-lint.
+ensure_galaxy_importer() {
+  ensure_requirements_venv "$HALB_STATE_DIR/galaxy-importer" "$HALB_ROOT/requirements-galaxy-importer.txt" python
+}
+
 # Make `halb.loadbalancer` resolvable from this checkout without installing
 # it: a collections tree whose halb/loadbalancer entry points at the repo.
 ensure_collection_link() {

@@ -10,6 +10,7 @@ ensure_engine_binaries
 ensure_docker
 ensure_venv
 ensure_sslyze
+ensure_galaxy_importer
 ensure_collection_link
 bash "$HALB_ROOT/scripts/lab_image.sh"
 log "setup complete"
