@@ -2,18 +2,10 @@
 time: no private key is ever committed. Certificates follow what Mozilla's
 "intermediate" profile expects of a server certificate (ECDSA P-256 or RSA
 2048, SHA-256, at most 366 days, the names in subjectAltName).
-
-    python lab/halblab/tls_ca.py DIR NAME [DNS-or-IP ...]
-
-writes DIR/ca.crt (the root), DIR/NAME.crt (the server certificate, then
-the intermediate CA that signed it: a chain in order, as servers send it)
-and DIR/NAME.key once; a second run keeps what is there.
 """
 
 import datetime
 import ipaddress
-import os
-import sys
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -103,27 +95,3 @@ def key_pem(key):
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-
-
-def write_once(directory, name, names):
-    """The CA and one server certificate in directory, made unless there."""
-    paths = {part: os.path.join(directory, "%s.%s" % (stem, part.split("_")[0]))
-             for part, stem in (("crt_ca", "ca"), ("crt", name), ("key", name))}  # fmt: skip
-    if all(os.path.exists(p) for p in paths.values()):
-        return paths
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    root = Authority()
-    intermediate = Authority("halb lab intermediate CA", issuer=root)
-    cert, key = intermediate.issue(names)
-    for part, text in (("crt_ca", cert_pem(root.cert)), ("crt", cert_pem(cert, intermediate.cert)),
-                       ("key", key_pem(key))):  # fmt: skip
-        with open(os.open(paths[part], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-            handle.write(text)
-    return paths
-
-
-if __name__ == "__main__":
-    if len(sys.argv) < 4:
-        sys.exit(__doc__)
-    for path in write_once(sys.argv[1], sys.argv[2], sys.argv[3:]).values():
-        print(path)
