@@ -257,9 +257,16 @@ _HAPROXY = r"""
 local REFRESH_S = 0.1
 local data, expiry, in_flight = {}, {}, {}
 
-local function now()
+-- The clock is read once per action or task round (core.now() builds a
+-- table on every call) and the store's expiries compare against it.
+local clock = 0
+local function tick()
   local t = core.now()
-  return t.sec + t.usec / 1000000
+  clock = t.sec + t.usec / 1000000
+  return clock
+end
+local function now()
+  return clock
 end
 
 local store = {}
@@ -347,6 +354,7 @@ end
 
 core.register_task(function()
   while true do
+    tick()
     for name in pairs(pools) do
       -- An error must not end the task: the states would stay as they were.
       local ok, err = pcall(refresh, name)
@@ -358,7 +366,11 @@ core.register_task(function()
   end
 end)
 
+-- The pick is kept in the transaction's private Lua slot for observe
+-- (no sample conversion, as a txn variable would cost); use-server reads
+-- the one variable it needs.
 core.register_action("%(module)s_pick", {"http-req"}, function(txn, half_life_ms, penalty, probe_ms)
+  tick()
   local name = txn.sf:be_name()
   local pool = pool_for(name, half_life_ms, penalty, probe_ms)
   local peer = M.choose(store, in_flight, pool, nil)
@@ -366,27 +378,29 @@ core.register_action("%(module)s_pick", {"http-req"}, function(txn, half_life_ms
     local counts = in_flight[name]
     counts[peer.id] = (counts[peer.id] or 0) + 1
     txn:set_var("txn.halb_server", peer.id)
-    txn:set_var("txn.halb_start", string.format("%%.6f", now()))
+    txn:set_priv({name = name, picked = peer.id, start = clock})
   end
 end, 3)
 
 -- The server's answer: one less in flight, and its time since the pick
 -- teaches the average.
 core.register_action("%(module)s_observe", {"http-res"}, function(txn)
-  local name = txn.sf:be_name()
-  local pool, counts = pools[name], in_flight[name]
-  local picked = txn:get_var("txn.halb_server")
-  if counts and picked and counts[picked] then
-    counts[picked] = math.max(0, counts[picked] - 1)
-  end
-  local start = tonumber(txn:get_var("txn.halb_start"))
-  local served = txn.sf:srv_name()
-  if not (pool and start and served) then
+  local pick = txn:get_priv()
+  if type(pick) ~= "table" then
     return
   end
+  local pool, counts = pools[pick.name], in_flight[pick.name]
+  if counts and counts[pick.picked] then
+    counts[pick.picked] = math.max(0, counts[pick.picked] - 1)
+  end
+  local served = txn.sf:srv_name()
+  if not (pool and served) then
+    return
+  end
+  tick()
   for _, peer in ipairs(pool.peers) do
     if peer.id == served then
-      M.learn(store, pool, peer, (now() - start) * 1000, now())
+      M.learn(store, pool, peer, (clock - pick.start) * 1000, clock)
     end
   end
 end, 0)

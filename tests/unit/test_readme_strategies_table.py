@@ -48,3 +48,16 @@ def test_a_missed_target_says_so():
     result["back_to_fair_share_s"] = 3
     line = next(line for line in strategies_table.targets(results) if line.startswith(prefix))
     assert line.split(" | ")[1:4] == ["1.00x (met)", "1 s (met)", "3 s (met)"], line
+
+
+def test_the_summary_counts_every_verdict_and_names_each_miss():
+    results = copy.deepcopy(_results())
+    for name, cells in strategies_table.verdicts(results):
+        for target, figure, met in cells:
+            assert (target in strategies_table.summary(results)) or met, (name, target, figure)
+    name = next(n for n in results if " / fastest_response / " in n)
+    results[name]["slow_share_below_5pct_s"] = None
+    engine, _strategy, connections = name.split(" / ")
+    assert "%s, %s connections: <5 %% in never" % (engine, connections) in strategies_table.summary(results)
+    checked = sum(len(cells) for _name, cells in strategies_table.verdicts(results))
+    assert ("of its %d targets." % checked) in strategies_table.summary(results)
