@@ -72,6 +72,12 @@ def lb_tls_certificate_errors(entries, spec=None, engine="haproxy", directory="/
     return errors
 
 
+def lb_tls_bundle_path(directory, name):
+    """Where the lb role installs the certificate called name (the path the
+    pre-flight checks a frontend's tls.certificate against)."""
+    return tls_bundle.bundle_path(directory, name)
+
+
 def lb_nofile_limit(maxconn):
     """The open-files limit (LimitNOFILE=) an engine needs for maxconn."""
     from ansible.errors import AnsibleFilterError as FilterError  # local: leaves the shared imports alone
@@ -93,4 +99,5 @@ class FilterModule(object):
             "lb_setting_errors": lb_setting_errors,
             "lb_tls_certificate_errors": lb_tls_certificate_errors,
             "lb_nofile_limit": lb_nofile_limit,
+            "lb_tls_bundle_path": lb_tls_bundle_path,
         }

@@ -426,6 +426,17 @@ def _pool(data, path, engine):
             "Set backup: false on at least one server",
         )
     strategy = _strategy(data.get("strategy", "round_robin"), path + ".strategy")
+    if engine == "nginx" and strategy == "fastest_response":
+        for i, server in enumerate(servers):
+            if _family(server.address) is None:
+                # ngx.balancer.set_current_peer takes an IP address; nginx
+                # resolves names only for its own upstream blocks.
+                raise SpecError(
+                    "%s.servers[%d].address" % (path, i),
+                    "%r is a DNS name, and nginx's in-engine fastest_response balancer connects to IP addresses "
+                    "only" % (server.address,),
+                    "Write the server's IP address, or pick round_robin or least_connections for this pool",
+                )
     return Pool(
         name=_name(data["name"], path + ".name"),
         strategy=strategy,
@@ -767,6 +778,13 @@ def _timeouts(data, path):
 SPEC_FIELDS = ("frontends", "pools", "timeouts", "retries", "redispatch", "maxconn")
 
 
+# Names the renderers give sections of their own (HAProxy: the health
+# frontend keepalived's track script asks, one stick-table backend per
+# rate-limited frontend), so no frontend or pool may take them.
+HEALTH_FRONTEND = "halb_health"
+RATE_TABLE_PREFIX = "halb_rate10s_"
+
+
 def parse(data, engine):
     """Validate and normalize a spec for one engine; raise SpecError."""
     if engine not in ENGINES:
@@ -783,11 +801,18 @@ def parse(data, engine):
             raise SpecError(
                 "pools[%d].name" % i, "%r is already used at pools[%d]" % (pool.name, pool_names[pool.name])
             )
+        if pool.name.startswith(RATE_TABLE_PREFIX):
+            raise SpecError("pools[%d].name" % i, "names starting with %s are the rate limits' own tables"
+                            % RATE_TABLE_PREFIX, "Rename the pool")  # fmt: skip
         pool_names[pool.name] = i
     frontends_raw = _list(data.get("frontends"), "frontends")
     if not frontends_raw:
         raise SpecError("frontends", "no frontends defined", "Define at least one frontend with a port and a pool")
     frontends = tuple(_frontend(f, "frontends[%d]" % i, engine, pool_names) for i, f in enumerate(frontends_raw))
+    for i, fe in enumerate(frontends):
+        if fe.name == HEALTH_FRONTEND:
+            raise SpecError("frontends[%d].name" % i, "%r is the local health frontend keepalived asks"
+                            % HEALTH_FRONTEND, "Rename the frontend")  # fmt: skip
     _check_frontends(frontends)
     _check_pool_modes(frontends)
     for fe in frontends:

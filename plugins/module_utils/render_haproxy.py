@@ -237,7 +237,7 @@ def _frontend(fe):
 
 
 def _rate_table(fe):
-    return "halb_rate10s_%s" % fe.name
+    return lb_spec.RATE_TABLE_PREFIX + fe.name
 
 
 def _rate_limit(fe):
@@ -328,7 +328,7 @@ def render(spec, **options):
     if opts["health_listen"]:
         lines += [
             "",
-            "frontend halb_health",
+            "frontend %s" % lb_spec.HEALTH_FRONTEND,
             "    mode http",
             "    bind %s" % opts["health_listen"],
             "    # Answers 200 while HAProxy runs: what keepalived's track script asks.",

@@ -34,6 +34,7 @@ except ImportError:  # pragma: no cover - ansible-core depends on it
 FIELDS = ("name", "certificate", "key")
 PEM_BLOCK_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
 KEY_LABELS = ("PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY")
+ENCRYPTED_KEY_LABEL = "ENCRYPTED PRIVATE KEY"
 
 
 def bundle_path(directory, name):
@@ -65,7 +66,7 @@ def _certificates(text, path):
         raise lb_spec.SpecError(path, "is empty", "Give the PEM text of the server certificate, then its chain")
     blocks = _blocks(text)
     labels = [block[0] for block in blocks]
-    if any(label in KEY_LABELS or label == "ENCRYPTED PRIVATE KEY" for label in labels):
+    if any(label in KEY_LABELS + (ENCRYPTED_KEY_LABEL,) for label in labels):
         raise lb_spec.SpecError(path, "holds a private key", "Put the key in the entry's key field, not here")
     if not blocks or any(label != "CERTIFICATE" for label in labels):
         raise lb_spec.SpecError(path, "is not PEM certificates (-----BEGIN CERTIFICATE-----)",
@@ -82,7 +83,7 @@ def _certificates(text, path):
 
 def _private_key(text, path):
     blocks = _blocks(text) if isinstance(text, str) else []
-    if [block[0] for block in blocks] == ["ENCRYPTED PRIVATE KEY"] or "Proc-Type: 4,ENCRYPTED" in (text or ""):
+    if [block[0] for block in blocks] == [ENCRYPTED_KEY_LABEL] or "Proc-Type: 4,ENCRYPTED" in (text or ""):
         raise lb_spec.SpecError(path, "is encrypted, and an engine cannot ask for its passphrase at start",
                                 "Give it unencrypted (openssl pkey -in key.pem); keep it in Ansible Vault")  # fmt: skip
     if len(blocks) != 1 or blocks[0][0] not in KEY_LABELS:

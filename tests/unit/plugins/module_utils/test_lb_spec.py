@@ -195,6 +195,31 @@ BAD = [
         "pools[0].fastest_response: these settings are for strategy fastest_response, the pool's is round_robin",
     ),
     (
+        "pool-takes-a-rate-table-name",
+        ("pools.1.name", "halb_rate10s_www"),
+        "pools[1].name: names starting with halb_rate10s_ are the rate limits' own tables. Rename the pool",
+    ),
+    (
+        "frontend-takes-the-health-name",
+        ("frontends.0.name", "halb_health"),
+        "frontends[0].name: 'halb_health' is the local health frontend keepalived asks. Rename the frontend",
+    ),
+    (
+        "nginx-fastest-dns-name",
+        (
+            (
+                "pools.1",
+                {
+                    "name": "pay",
+                    "strategy": "fastest_response",
+                    "servers": [{"name": "pay1", "address": "pay1.shop.example", "port": 9000}],
+                },
+            ),
+            "nginx",
+        ),
+        "pools[1].servers[0].address: 'pay1.shop.example' is a DNS name, and nginx's in-engine fastest_response",
+    ),
+    (
         "nginx-max-object",
         (("frontends.0.cache", {"max_object_kb": 64}), "nginx"),
         "frontends[0].cache.max_object_kb: not supported by nginx open source",
@@ -666,6 +691,14 @@ def test_bad_input_names_field_and_fix(change, expected):
 def test_enough_distinct_bad_inputs():
     assert len({case[0] for case in BAD}) >= 25
     assert len({case[0] for case in BAD + STRICT}) == len(BAD + STRICT)
+
+
+@pytest.mark.parametrize(("engine", "strategy"), [("haproxy", "fastest_response"), ("nginx", "round_robin")])
+def test_dns_named_servers_where_the_engine_resolves_them(engine, strategy):
+    data = base()
+    data["pools"][1].update(strategy=strategy)
+    data["pools"][1]["servers"][0]["address"] = "pay1.shop.example"
+    assert lb_spec.parse(data, engine).pools[1].servers[0].address == "pay1.shop.example"
 
 
 def test_unknown_engine():

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "lab"))
-from ansible_collections.halb.loadbalancer.plugins.filter.lb_spec import lb_tls_certificate_errors
+from ansible_collections.halb.loadbalancer.plugins.filter.lb_spec import lb_tls_bundle_path, lb_tls_certificate_errors
 from ansible_collections.halb.loadbalancer.plugins.plugin_utils import tls_bundle
 from halblab import tls_ca
 
@@ -160,6 +160,18 @@ def test_a_frontend_certificate_in_the_directory_needs_an_entry(shop):
         "frontends": [dict(SPEC["frontends"][0], tls={"certificate": "/etc/ssl/s.pem"})],
     }
     assert lb_tls_certificate_errors([], elsewhere) == []
+
+
+@pytest.mark.parametrize("directory", ["/etc/halb/tls", "/etc/halb/tls/"])
+def test_the_role_installs_where_the_checks_look(shop, directory):
+    # roles/lb/tasks/tls.yml writes each entry to lb_tls_bundle_path: a
+    # frontend naming that path has its entry, whatever the directory's spelling.
+    assert lb_tls_bundle_path(directory, "shop") == "/etc/halb/tls/shop.pem"
+    spec = {
+        "pools": SPEC["pools"],
+        "frontends": [dict(SPEC["frontends"][0], tls={"certificate": lb_tls_bundle_path(directory, "shop")})],
+    }
+    assert lb_tls_certificate_errors([shop], spec, directory=directory) == []
 
 
 def test_sni_names_must_be_covered_by_the_installed_certificate(ca, shop):
