@@ -426,17 +426,6 @@ def _pool(data, path, engine):
             "Set backup: false on at least one server",
         )
     strategy = _strategy(data.get("strategy", "round_robin"), path + ".strategy")
-    if engine == "nginx" and strategy == "fastest_response":
-        for i, server in enumerate(servers):
-            if _family(server.address) is None:
-                # ngx.balancer.set_current_peer takes an IP address; nginx
-                # resolves names only for its own upstream blocks.
-                raise SpecError(
-                    "%s.servers[%d].address" % (path, i),
-                    "%r is a DNS name, and nginx's in-engine fastest_response balancer connects to IP addresses "
-                    "only" % (server.address,),
-                    "Write the server's IP address, or pick round_robin or least_connections for this pool",
-                )
     return Pool(
         name=_name(data["name"], path + ".name"),
         strategy=strategy,

@@ -275,17 +275,20 @@ def _l7_retries():
 
 def _fastest(pool):
     knobs = pool.fastest
+    module = balancer_lua.MODULE
     lines = [
         "    # strategy fastest_response: Lua picks each request's server from the",
         "    # response times HAProxy saw (halb_balancer.lua).",
-        "    http-request lua.%s_pick %d %d %d"
-        % (balancer_lua.MODULE, knobs.half_life_ms, knobs.penalty, knobs.probe_interval_ms),
+        "    http-request set-var(txn.halb_start) date(0,us)",
+        "    http-request set-var(txn.halb_server) var(txn.halb_start),lua.%s_pick(%s,%d,%d,%d)"
+        % (module, pool.name, knobs.half_life_ms, knobs.penalty, knobs.probe_interval_ms),
     ]
     lines += [
         "    use-server %s if { var(txn.halb_server) -m str %s }" % (server.name, server.name)
         for server in pool.servers
     ]
-    return lines + ["    http-response lua.%s_observe" % balancer_lua.MODULE]
+    observe = "date(0,us),concat(_,txn.halb_start),concat(_,txn.halb_server),lua.%s_observe(%s)"
+    return lines + ["    http-response set-var(txn.halb_seen) " + observe % (module, pool.name)]
 
 
 def _backend(pool, mode):

@@ -287,3 +287,43 @@ def test_in_flight_requests_make_a_server_cost_more(lua):
     )
     # Cost x4: its share falls to a few percent of requests.
     assert out["busy"] / 6000 < 0.05, out
+
+
+RESOLVE = r"""
+local R = (function() %s end)()
+local out = {}
+out.localhost = table.concat(R.resolve("localhost"), ",")
+local ok, err = pcall(R.resolve, "no-such-server.invalid")
+out.unknown = ok and "resolved" or err
+local peers = R.by_address({
+  {host = "localhost", port = 8080, weight = 3, backup = false},
+  {host = "192.0.2.7", port = 8081, weight = 1, backup = true},
+  {host = "2001:db8::7", port = 8082, weight = 2, backup = false},
+})
+for i, p in ipairs(peers) do
+  out["peer" .. i] = string.format("%%s %%d %%d %%s %%s", p.host, p.port, p.weight, tostring(p.backup),
+                                   tostring(p.name))
+end
+out.count = #peers
+local parts = {}
+for k, v in pairs(out) do parts[#parts + 1] = string.format("%%q: %%q", k, tostring(v)) end
+print("{" .. table.concat(parts, ", ") .. "}")
+"""
+
+
+def test_nginx_resolves_a_named_server_into_one_per_address_and_fails_on_an_unknown_name(lua):
+    if lua != "luajit":
+        pytest.skip("nginx's glue uses LuaJIT's FFI; HAProxy's Lua 5.3 never runs it")
+    proc = subprocess.run([lua, "-"], input=RESOLVE % balancer_lua.resolver_source(), capture_output=True,
+                          text=True, timeout=60, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    addresses = out["localhost"].split(",")
+    assert "127.0.0.1" in addresses or "::1" in addresses, out
+    assert out["count"] == str(len(addresses) + 2)
+    # The named server's settings go with each of its addresses; addresses
+    # stay as they are.
+    assert out["peer1"] == "%s 8080 3 false localhost" % addresses[0]
+    assert out["peer%d" % (len(addresses) + 1)] == "192.0.2.7 8081 1 true nil"
+    assert out["peer%d" % (len(addresses) + 2)] == "2001:db8::7 8082 2 false nil"
+    assert out["unknown"].startswith("halb_balancer: server no-such-server.invalid does not resolve: "), out

@@ -205,21 +205,6 @@ BAD = [
         "frontends[0].name: 'halb_health' is the local health frontend keepalived asks. Rename the frontend",
     ),
     (
-        "nginx-fastest-dns-name",
-        (
-            (
-                "pools.1",
-                {
-                    "name": "pay",
-                    "strategy": "fastest_response",
-                    "servers": [{"name": "pay1", "address": "pay1.shop.example", "port": 9000}],
-                },
-            ),
-            "nginx",
-        ),
-        "pools[1].servers[0].address: 'pay1.shop.example' is a DNS name, and nginx's in-engine fastest_response",
-    ),
-    (
         "nginx-max-object",
         (("frontends.0.cache", {"max_object_kb": 64}), "nginx"),
         "frontends[0].cache.max_object_kb: not supported by nginx open source",
