@@ -21,8 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +34,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import strategies_table  # noqa: E402
 
-from halblab import lab, wrk  # noqa: E402
+from halblab import cpu, lab, wrk  # noqa: E402
 
 # Strategies measured at every connection count; the others at the first.
 WIDE = ("round_robin", "fastest_response")
@@ -44,12 +47,83 @@ def set_delay(container: str, ms: int) -> None:
     )
 
 
-def deploy(inventory: str, engine: str, strategy: str) -> None:
+def deploy(inventory: str, engine: str, strategy: str, extra_vars: str | None = None) -> None:
     cmd = ["ansible-playbook", "-i", inventory, os.path.join(ROOT, "playbooks", "site.yml"),
            "-e", "lb_engine=%s" % engine, "-e", "lb_strategy=%s" % strategy]  # fmt: skip
+    if extra_vars:
+        cmd += ["-e", "@" + extra_vars]
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if run.returncode:
         sys.exit("deploy %s/%s failed:\n%s" % (engine, strategy, run.stdout[-3000:]))
+
+
+def side_by_side_spec(hostvars: dict, strategies) -> dict:
+    """An lb_spec serving the lab's backends once per strategy, each on its
+    own port (80, 81, ...), all in one engine process: the healthy
+    comparison then alternates between them, so the drift of this machine
+    between runs (more than 10 %) does not enter the ratios."""
+    health = {k: hostvars["lb_health_check_" + k] for k in ("interval", "fall", "rise")}
+    spec = {"pools": [], "frontends": []}
+    for i, strategy in enumerate(strategies):
+        spec["pools"].append({"name": "ab_" + strategy, "strategy": strategy,
+                              "servers": hostvars["lb_backend_servers"], "health_check": health})  # fmt: skip
+        spec["frontends"].append({"name": "ab_" + strategy, "port": 80 + i, "pool": "ab_" + strategy})
+    return {"lb_spec": spec}
+
+
+def cpu_group(lbs, backends):
+    """Which part of the lab a (container, command) is, for CPU per request."""
+
+    def group(key):
+        container, command = key
+        if container in backends:
+            return "backends"
+        if container in lbs:
+            if command in ("haproxy", "nginx"):
+                return "engine"
+            return "journald" if command == "systemd-journal" else "lb other"
+        return None
+
+    return group
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def side_by_side_run(vip, port, seconds, connections, ids, group) -> dict:
+    before, wrk_before = cpu.snapshot(ids), children_cpu_s()
+    result = wrk.run_shares(vip, port, "/products", seconds, connections, time.time())
+    after, wrk_after = cpu.snapshot(ids), children_cpu_s()
+    figures = {k: result[k] for k in ("requests", "errors", "non_2xx", "rps", "p50_ms", "p99_ms")}
+    figures["cpu_us_per_request"] = cpu.per_request_us(before, after, result["requests"], group)
+    figures["cpu_us_per_request"]["wrk"] = round((wrk_after - wrk_before) * 1e6 / max(result["requests"], 1), 1)
+    return figures
+
+
+def side_by_side(args, vip, ids, group, strategies, connections) -> dict:
+    """Healthy req/s, p99 and CPU per request of each strategy, in
+    args.rounds rounds that each run every strategy once for args.ab
+    seconds (the order turns each round), and each strategy's median ratio
+    to round robin over the rounds."""
+    rounds = []
+    for n in range(args.rounds):
+        order = strategies[n % len(strategies) :] + strategies[: n % len(strategies)]
+        rounds.append({s: side_by_side_run(vip, 80 + strategies.index(s), args.ab, connections, ids, group)
+                       for s in order})  # fmt: skip
+    ratios = {}
+    for s in strategies:
+        if s == "round_robin":
+            continue
+        ratios[s] = {
+            "rps": round(statistics.median(r[s]["rps"] / r["round_robin"]["rps"] for r in rounds), 3),
+            "p99": round(statistics.median(r[s]["p99_ms"] / r["round_robin"]["p99_ms"] for r in rounds), 3),
+            "engine_cpu": round(statistics.median(r[s]["cpu_us_per_request"]["engine"]
+                                                  / r["round_robin"]["cpu_us_per_request"]["engine"]
+                                                  for r in rounds), 3),
+        }  # fmt: skip
+    return {"connections": connections, "rounds": rounds, "of_round_robin": ratios}
 
 
 def seconds_windows(buckets, backends, end_s):
@@ -152,13 +226,17 @@ def main() -> int:
     parser.add_argument("--slow", type=int, default=25)
     parser.add_argument("--heal", type=int, default=20)
     parser.add_argument("--slow-ms", type=int, default=50)
+    parser.add_argument("--ab", type=int, default=8, help="seconds of each side-by-side healthy run")
+    parser.add_argument("--rounds", type=int, default=3, help="side-by-side rounds per connection count")
     args = parser.parse_args()
 
     inv = lab.inventory(args.inventory)
     backends = inv["groups"]["backends"]
     slow = backends[0]
     vip = inv["hostvars"][inv["groups"]["lb"][0]]["keepalived_vip"]
-    results = {}
+    lbs = inv["groups"]["lb"]
+    ids, group = cpu.container_ids(lbs + backends), cpu_group(lbs, backends)
+    results, healthy = {}, {}
     for engine in args.engines:
         for strategy in args.strategies:
             deploy(args.inventory, engine, strategy)
@@ -166,11 +244,19 @@ def main() -> int:
                 key = strategies_table.key(engine, strategy, connections)
                 results[key] = measure(args, backends, slow, vip, connections)
                 print(strategies_table.row(key, results[key]), flush=True)
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as spec:
+            json.dump(side_by_side_spec(inv["hostvars"][lbs[0]], args.strategies), spec)
+            spec.flush()
+            deploy(args.inventory, engine, "round_robin", spec.name)
+        for connections in args.connections:
+            name = strategies_table.side_by_side_key(engine, connections)
+            healthy[name] = side_by_side(args, vip, ids, group, args.strategies, connections)
+            print(name, json.dumps(healthy[name]["of_round_robin"]), flush=True)
     os.makedirs(strategies_table.RESULTS, exist_ok=True)
-    settings = {k: getattr(args, k) for k in ("warm", "slow", "heal", "slow_ms", "connections")}
+    settings = {k: getattr(args, k) for k in ("warm", "slow", "heal", "slow_ms", "connections", "ab", "rounds")}
     settings["load"] = "wrk, 2 threads, keep-alive, GET /products through the VIP"
     with open(strategies_table.RESULTS_FILE, "w") as handle:
-        json.dump({"settings": settings, "slowed": slow, "results": results}, handle, indent=1)
+        json.dump({"settings": settings, "slowed": slow, "results": results, "healthy": healthy}, handle, indent=1)
     plot(results, backends, slow, args, strategies_table.PLOT_FILE)
     print("written: %s, %s" % (strategies_table.RESULTS_FILE, strategies_table.PLOT_FILE))
     return strategies_table.main([])

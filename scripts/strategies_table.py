@@ -41,6 +41,10 @@ def key(engine: str, strategy: str, connections: int) -> str:
     return "%s / %s / %d" % (engine, strategy, connections)
 
 
+def side_by_side_key(engine: str, connections: int) -> str:
+    return "%s / %d" % (engine, connections)
+
+
 def _cell(phase: dict) -> str:
     return "%.1f/%.1f/%.1f" % (phase["p50_ms"], phase["p95_ms"], phase["p99_ms"])
 
@@ -64,8 +68,24 @@ def _verdict(ok: bool, text: str) -> str:
     return "%s %s" % (text, "(met)" if ok else "(**missed**)")
 
 
-def verdicts(results: dict) -> list[tuple[str, list[tuple[str, str, bool]]]]:
-    """[(row name, [(target, figure, met)])] for each fastest_response run."""
+def _healthy_ratios(results, healthy, engine, connections):
+    """fastest_response's healthy (req/s, p99) against round robin's: the
+    median over the side-by-side rounds where the run has them, else the
+    two sequential runs' healthy phases; None without a round robin run."""
+    side = (healthy or {}).get(side_by_side_key(engine, connections))
+    if side and "fastest_response" in side["of_round_robin"]:
+        ratios = side["of_round_robin"]["fastest_response"]
+        return ratios["rps"], ratios["p99"]
+    rr = results.get(key(engine, "round_robin", connections))
+    fr = results.get(key(engine, "fastest_response", connections))
+    if not (rr and fr):
+        return None
+    return fr["before"]["rps"] / rr["before"]["rps"], fr["before"]["p99_ms"] / rr["before"]["p99_ms"]
+
+
+def verdicts(results: dict, healthy: dict | None = None) -> list[tuple[str, list[tuple[str, str, bool]]]]:
+    """[(row name, [(target, figure, met)])] for each fastest_response run;
+    healthy holds the side-by-side rounds (benchmarks/strategies.py)."""
     out = []
     for name, result in results.items():
         engine, strategy, connections = name.split(" / ")
@@ -78,10 +98,9 @@ def verdicts(results: dict) -> list[tuple[str, list[tuple[str, str, bool]]]]:
             ("<5 % in", _seconds(below), below is not None and below <= BELOW_5PCT_MAX_S),
             ("fair in", _seconds(fair), fair is not None and fair <= FAIR_MAX_S),
         ]
-        rr = results.get(key(engine, "round_robin", int(connections)))
-        if rr:
-            rps = result["before"]["rps"] / rr["before"]["rps"]
-            p99 = result["before"]["p99_ms"] / rr["before"]["p99_ms"]
+        ratios = _healthy_ratios(results, healthy, engine, int(connections))
+        if ratios:
+            rps, p99 = ratios
             cells += [
                 ("healthy req/s vs round robin", "%.2fx" % rps, rps >= RPS_OF_RR_MIN),
                 ("healthy p99 vs round robin", "%.2fx" % p99, p99 <= P99_OF_RR_MAX),
@@ -90,23 +109,25 @@ def verdicts(results: dict) -> list[tuple[str, list[tuple[str, str, bool]]]]:
     return out
 
 
-def targets(results: dict) -> list[str]:
+def targets(results: dict, healthy: dict | None = None) -> list[str]:
     lines = [
         "| fastest_response | p99 slow / healthy (<= %sx) | <5 %% in (<= %d s) | fair in (<= %d s) "
         "| healthy req/s vs round robin (>= %sx) | healthy p99 vs round robin (<= %sx) |"
         % (P99_RATIO_MAX, BELOW_5PCT_MAX_S, FAIR_MAX_S, RPS_OF_RR_MIN, P99_OF_RR_MAX),
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for name, cells in verdicts(results):
+    for name, cells in verdicts(results, healthy):
         shown = [_verdict(met, figure) for _target, figure, met in cells]
         shown += ["-"] * (5 - len(shown))
         lines.append("| %s | %s |" % (name, " | ".join(shown)))
     return lines
 
 
-def summary(results: dict) -> str:
+def summary(results: dict, healthy: dict | None = None) -> str:
     """One sentence: how many targets this run met, and each one it missed."""
-    checked = [(name, target, figure, met) for name, cells in verdicts(results) for target, figure, met in cells]
+    checked = [
+        (name, target, figure, met) for name, cells in verdicts(results, healthy) for target, figure, met in cells
+    ]
     missed = ["%s: %s %s" % (name, target, figure) for name, target, figure, met in checked if not met]
     text = "This run meets %d of its %d targets." % (len(checked) - len(missed), len(checked))
     return text + (" Missed: %s." % "; ".join(missed) if missed else "")
@@ -131,8 +152,44 @@ def render(path: str = RESULTS_FILE) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]  # fmt: skip
     lines += [row(name, result) for name, result in data["results"].items()]
-    lines += ["", "Against the targets:", ""] + targets(data["results"]) + ["", summary(data["results"])]
+    healthy = data.get("healthy", {})
+    if healthy:
+        lines += ["", *side_by_side(settings, healthy)]
+    lines += ["", "Against the targets:", ""] + targets(data["results"], healthy)
+    lines += ["", summary(data["results"], healthy)]
     return "\n".join(lines)
+
+
+def _median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def side_by_side(settings: dict, healthy: dict) -> list[str]:
+    """The healthy comparison: every strategy on its own port of one engine
+    process, alternated; medians over the rounds."""
+    lines = [
+        "All healthy, side by side: each strategy on its own port of one engine process, run in turn for %d s "
+        "each, %d rounds (the order turns each round); medians over the rounds. CPU is microseconds per request "
+        "of the engine's processes, and of everything in the lab (engine, journald, backends, wrk)."
+        % (settings["ab"], settings["rounds"]),
+        "",
+        "| engine | connections | strategy | req/s | p99 | engine CPU | lab CPU "
+        "| req/s, p99, engine CPU vs round robin |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]  # fmt: skip
+    for name, side in healthy.items():
+        engine, connections = name.split(" / ")
+        for strategy in side["rounds"][0]:
+            runs = [r[strategy] for r in side["rounds"]]
+            ratios = side["of_round_robin"].get(strategy)
+            vs = "%.2fx, %.2fx, %.2fx" % (ratios["rps"], ratios["p99"], ratios["engine_cpu"]) if ratios else "-"
+            lines.append("| %s | %s | %s | %.0f | %.1f | %.0f | %.0f | %s |" % (
+                engine, connections, strategy, _median(r["rps"] for r in runs), _median(r["p99_ms"] for r in runs),
+                _median(r["cpu_us_per_request"]["engine"] for r in runs),
+                _median(sum(r["cpu_us_per_request"].values()) for r in runs), vs))  # fmt: skip
+    return lines
 
 
 def check() -> str | None:

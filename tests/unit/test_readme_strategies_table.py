@@ -61,3 +61,34 @@ def test_the_summary_counts_every_verdict_and_names_each_miss():
     assert "%s, %s connections: <5 %% in never" % (engine, connections) in strategies_table.summary(results)
     checked = sum(len(cells) for _name, cells in strategies_table.verdicts(results))
     assert ("of its %d targets." % checked) in strategies_table.summary(results)
+
+
+def _side_by_side(rps_ratio, p99_ratio):
+    run = {"rps": 1000.0, "p99_ms": 2.0, "cpu_us_per_request": {"engine": 60.0, "backends": 120.0, "wrk": 20.0}}
+    return {
+        "connections": 4,
+        "rounds": [{"round_robin": run, "fastest_response": run}],
+        "of_round_robin": {"fastest_response": {"rps": rps_ratio, "p99": p99_ratio, "engine_cpu": 1.0}},
+    }
+
+
+def test_side_by_side_rounds_decide_the_healthy_targets():
+    results = _results()
+    name = next(n for n in results if " / fastest_response / " in n)
+    engine, _strategy, connections = name.split(" / ")
+    wanted = "%s, %s connections" % (engine, connections)
+
+    def healthy_cells(ratio_rps, ratio_p99):
+        healthy = {strategies_table.side_by_side_key(engine, int(connections)): _side_by_side(ratio_rps, ratio_p99)}
+        cells = dict(strategies_table.verdicts(results, healthy))[wanted]
+        return [(figure, met) for target, figure, met in cells if target.startswith("healthy")]
+
+    assert healthy_cells(0.85, 1.2) == [("0.85x", False), ("1.20x", False)]
+    assert healthy_cells(0.95, 1.05) == [("0.95x", True), ("1.05x", True)]
+
+
+def test_the_side_by_side_table_shows_medians_and_cpu():
+    settings = {"ab": 8, "rounds": 1}
+    lines = strategies_table.side_by_side(settings, {"haproxy / 4": _side_by_side(0.9, 1.0)})
+    assert "| haproxy | 4 | round_robin | 1000 | 2.0 | 60 | 200 | - |" in lines
+    assert "| haproxy | 4 | fastest_response | 1000 | 2.0 | 60 | 200 | 0.90x, 1.00x, 1.00x |" in lines
