@@ -1,6 +1,8 @@
 """The converged pair, for either engine: services up, config valid, VIP on
 one node, traffic spread over every backend. Scenarios import these tests."""
 
+import socket
+
 CONFIG_CHECK = {"haproxy": "haproxy -c -f /etc/haproxy/haproxy.cfg", "nginx": "nginx -t"}
 
 
@@ -14,6 +16,22 @@ def test_engine_config_is_valid_and_serving(scenario):
         assert host.socket(f"tcp://0.0.0.0:{scenario.port}").is_listening, name
         health = host.run("curl -fsS http://127.0.0.1:8901/halb-health")
         assert health.rc == 0, f"{name}: local health URL: {health.stderr}"
+
+
+def test_the_health_url_answers_on_the_node_only(scenario):
+    """lb_health_listen (keepalived's URL check) is on loopback: this machine,
+    a client on the scenario's network, is refused on every node's address."""
+    for name in scenario.lbs:
+        host = scenario.host(name)
+        assert host.socket("tcp://127.0.0.1:8901").is_listening, name
+        for address in host.interface("eth0").addresses:
+            if ":" in address:
+                continue  # the scenario network is IPv4
+            try:
+                socket.create_connection((address, 8901), timeout=2).close()
+            except ConnectionRefusedError:
+                continue
+            raise AssertionError("%s answers on %s:8901" % (name, address))
 
 
 def test_keepalived_running_with_tracking(scenario):
