@@ -57,6 +57,11 @@ def deploy(inventory: str, engine: str, strategy: str, extra_vars: str | None = 
         sys.exit("deploy %s/%s failed:\n%s" % (engine, strategy, run.stdout[-3000:]))
 
 
+def side_by_side_port(strategies, strategy) -> int:
+    """The port side_by_side_spec serves strategy on."""
+    return 80 + list(strategies).index(strategy)
+
+
 def side_by_side_spec(hostvars: dict, strategies) -> dict:
     """An lb_spec serving the lab's backends once per strategy, each on its
     own port (80, 81, ...), all in one engine process: the healthy
@@ -64,10 +69,11 @@ def side_by_side_spec(hostvars: dict, strategies) -> dict:
     between runs (more than 10 %) does not enter the ratios."""
     health = {k: hostvars["lb_health_check_" + k] for k in ("interval", "fall", "rise")}
     spec = {"pools": [], "frontends": []}
-    for i, strategy in enumerate(strategies):
+    for strategy in strategies:
         spec["pools"].append({"name": "ab_" + strategy, "strategy": strategy,
                               "servers": hostvars["lb_backend_servers"], "health_check": health})  # fmt: skip
-        spec["frontends"].append({"name": "ab_" + strategy, "port": 80 + i, "pool": "ab_" + strategy})
+        spec["frontends"].append({"name": "ab_" + strategy, "port": side_by_side_port(strategies, strategy),
+                                  "pool": "ab_" + strategy})  # fmt: skip
     return {"lb_spec": spec}
 
 
@@ -110,19 +116,21 @@ def side_by_side(args, vip, ids, group, strategies, connections) -> dict:
     rounds = []
     for n in range(args.rounds):
         order = strategies[n % len(strategies) :] + strategies[: n % len(strategies)]
-        rounds.append({s: side_by_side_run(vip, 80 + strategies.index(s), args.ab, connections, ids, group)
+        rounds.append({s: side_by_side_run(vip, side_by_side_port(strategies, s), args.ab, connections, ids, group)
                        for s in order})  # fmt: skip
-    ratios = {}
-    for s in strategies:
-        if s == "round_robin":
-            continue
-        ratios[s] = {
-            "rps": round(statistics.median(r[s]["rps"] / r["round_robin"]["rps"] for r in rounds), 3),
-            "p99": round(statistics.median(r[s]["p99_ms"] / r["round_robin"]["p99_ms"] for r in rounds), 3),
-            "engine_cpu": round(statistics.median(r[s]["cpu_us_per_request"]["engine"]
-                                                  / r["round_robin"]["cpu_us_per_request"]["engine"]
-                                                  for r in rounds), 3),
-        }  # fmt: skip
+
+    def median_ratio(strategy, figure):
+        return round(statistics.median(figure(r[strategy]) / figure(r["round_robin"]) for r in rounds), 3)
+
+    ratios = {
+        s: {
+            "rps": median_ratio(s, lambda run: run["rps"]),
+            "p99": median_ratio(s, lambda run: run["p99_ms"]),
+            "engine_cpu": median_ratio(s, lambda run: run["cpu_us_per_request"]["engine"]),
+        }
+        for s in strategies
+        if s != "round_robin"
+    }
     return {"connections": connections, "rounds": rounds, "of_round_robin": ratios}
 
 

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+from statistics import median
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from role_docs import block_check, block_update
@@ -160,12 +161,6 @@ def render(path: str = RESULTS_FILE) -> str:
     return "\n".join(lines)
 
 
-def _median(values):
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def side_by_side(settings: dict, healthy: dict) -> list[str]:
     """The healthy comparison: every strategy on its own port of one engine
     process, alternated; medians over the rounds."""
@@ -186,9 +181,9 @@ def side_by_side(settings: dict, healthy: dict) -> list[str]:
             ratios = side["of_round_robin"].get(strategy)
             vs = "%.2fx, %.2fx, %.2fx" % (ratios["rps"], ratios["p99"], ratios["engine_cpu"]) if ratios else "-"
             lines.append("| %s | %s | %s | %.0f | %.1f | %.0f | %.0f | %s |" % (
-                engine, connections, strategy, _median(r["rps"] for r in runs), _median(r["p99_ms"] for r in runs),
-                _median(r["cpu_us_per_request"]["engine"] for r in runs),
-                _median(sum(r["cpu_us_per_request"].values()) for r in runs), vs))  # fmt: skip
+                engine, connections, strategy, median(r["rps"] for r in runs), median(r["p99_ms"] for r in runs),
+                median(r["cpu_us_per_request"]["engine"] for r in runs),
+                median(sum(r["cpu_us_per_request"].values()) for r in runs), vs))  # fmt: skip
     return lines
 
 
