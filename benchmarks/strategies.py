@@ -62,18 +62,29 @@ def side_by_side_port(strategies, strategy) -> int:
     return 80 + list(strategies).index(strategy)
 
 
-def side_by_side_spec(hostvars: dict, strategies) -> dict:
+def without_slowed_port(strategies) -> int:
+    """The port side_by_side_spec serves fastest_response on without the
+    backend the benchmark slows: the next one after the strategies'."""
+    return 80 + len(strategies)
+
+
+def side_by_side_spec(hostvars: dict, strategies, slowed_address: str) -> dict:
     """An lb_spec serving the lab's backends once per strategy, each on its
     own port (80, 81, ...), all in one engine process: the healthy
     comparison then alternates between them, so the drift of this machine
-    between runs (more than 10 %) does not enter the ratios."""
+    between runs (more than 10 %) does not enter the ratios. One more port
+    serves fastest_response on the other backends alone: the p99 a client
+    would see if the slowed backend were out of the pool altogether, which
+    no balancer that keeps it out does better than."""
     health = {k: hostvars["lb_health_check_" + k] for k in ("interval", "fall", "rise")}
+    servers = hostvars["lb_backend_servers"]
+    pools = [(strategy, "ab_" + strategy, side_by_side_port(strategies, strategy), servers) for strategy in strategies]
+    others = [server for server in servers if server["address"] != slowed_address]
+    pools.append(("fastest_response", "ab_without_slowed", without_slowed_port(strategies), others))
     spec = {"pools": [], "frontends": []}
-    for strategy in strategies:
-        spec["pools"].append({"name": "ab_" + strategy, "strategy": strategy,
-                              "servers": hostvars["lb_backend_servers"], "health_check": health})  # fmt: skip
-        spec["frontends"].append({"name": "ab_" + strategy, "port": side_by_side_port(strategies, strategy),
-                                  "pool": "ab_" + strategy})  # fmt: skip
+    for strategy, name, port, members in pools:
+        spec["pools"].append({"name": name, "strategy": strategy, "servers": members, "health_check": health})
+        spec["frontends"].append({"name": name, "port": port, "pool": name})
     return {"lb_spec": spec}
 
 
@@ -113,11 +124,12 @@ def side_by_side(args, vip, ids, group, strategies, connections) -> dict:
     args.rounds rounds that each run every strategy once for args.ab
     seconds (the order turns each round), and each strategy's median ratio
     to round robin over the rounds."""
-    rounds = []
+    rounds, without_slowed = [], []
     for n in range(args.rounds):
         order = strategies[n % len(strategies) :] + strategies[: n % len(strategies)]
         rounds.append({s: side_by_side_run(vip, side_by_side_port(strategies, s), args.ab, connections, ids, group)
                        for s in order})  # fmt: skip
+        without_slowed.append(side_by_side_run(vip, without_slowed_port(strategies), args.ab, connections, ids, group))
 
     def median_ratio(strategy, figure):
         return round(statistics.median(figure(r[strategy]) / figure(r["round_robin"]) for r in rounds), 3)
@@ -131,7 +143,14 @@ def side_by_side(args, vip, ids, group, strategies, connections) -> dict:
         for s in strategies
         if s != "round_robin"
     }
-    return {"connections": connections, "rounds": rounds, "of_round_robin": ratios}
+    result = {"connections": connections, "rounds": rounds, "of_round_robin": ratios,
+              "without_slowed": without_slowed}  # fmt: skip
+    if "fastest_response" in strategies:
+        # The p99 of the backends left, against all of them healthy: what
+        # losing the slowed backend's capacity costs at this concurrency.
+        p99s = [alone["p99_ms"] / r["fastest_response"]["p99_ms"] for alone, r in zip(without_slowed, rounds)]
+        result["without_slowed_p99_of_healthy"] = round(statistics.median(p99s), 3)
+    return result
 
 
 def seconds_windows(buckets, backends, end_s):
@@ -253,7 +272,8 @@ def main() -> int:
                 results[key] = measure(args, backends, slow, vip, connections)
                 print(strategies_table.row(key, results[key]), flush=True)
         with tempfile.NamedTemporaryFile("w", suffix=".json") as spec:
-            json.dump(side_by_side_spec(inv["hostvars"][lbs[0]], args.strategies), spec)
+            slowed_address = inv["hostvars"][slow]["lab_ip"]
+            json.dump(side_by_side_spec(inv["hostvars"][lbs[0]], args.strategies, slowed_address), spec)
             spec.flush()
             deploy(args.inventory, engine, "round_robin", spec.name)
         for connections in args.connections:

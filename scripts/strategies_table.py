@@ -84,6 +84,15 @@ def _healthy_ratios(results, healthy, engine, connections):
     return fr["before"]["rps"] / rr["before"]["rps"], fr["before"]["p99_ms"] / rr["before"]["p99_ms"]
 
 
+def _floor(healthy, engine, connections) -> str:
+    """The p99 of the other backends alone against all healthy, where the
+    run measured it: how near the slow-backend p99 is to what losing that
+    backend's capacity costs by itself."""
+    side = (healthy or {}).get(side_by_side_key(engine, connections)) or {}
+    floor = side.get("without_slowed_p99_of_healthy")
+    return "" if floor is None else " (the others alone: %.2fx)" % floor
+
+
 def verdicts(results: dict, healthy: dict | None = None) -> list[tuple[str, list[tuple[str, str, bool]]]]:
     """[(row name, [(target, figure, met)])] for each fastest_response run;
     healthy holds the side-by-side rounds (benchmarks/strategies.py)."""
@@ -94,8 +103,9 @@ def verdicts(results: dict, healthy: dict | None = None) -> list[tuple[str, list
             continue
         ratio = result["while"]["p99_ms"] / result["before"]["p99_ms"]
         below, fair = result["slow_share_below_5pct_s"], result["back_to_fair_share_s"]
+        floor = _floor(healthy, engine, int(connections))
         cells = [
-            ("p99 slow / healthy", "%.2fx" % ratio, ratio <= P99_RATIO_MAX),
+            ("p99 slow / healthy", "%.2fx%s" % (ratio, floor), ratio <= P99_RATIO_MAX),
             ("<5 % in", _seconds(below), below is not None and below <= BELOW_5PCT_MAX_S),
             ("fair in", _seconds(fair), fair is not None and fair <= FAIR_MAX_S),
         ]
@@ -155,20 +165,23 @@ def render(path: str = RESULTS_FILE) -> str:
     lines += [row(name, result) for name, result in data["results"].items()]
     healthy = data.get("healthy", {})
     if healthy:
-        lines += ["", *side_by_side(settings, healthy)]
+        lines += ["", *side_by_side(settings, healthy, data["slowed"])]
     lines += ["", "Against the targets:", ""] + targets(data["results"], healthy)
     lines += ["", summary(data["results"], healthy)]
     return "\n".join(lines)
 
 
-def side_by_side(settings: dict, healthy: dict) -> list[str]:
+def side_by_side(settings: dict, healthy: dict, slowed: str) -> list[str]:
     """The healthy comparison: every strategy on its own port of one engine
     process, alternated; medians over the rounds."""
     lines = [
         "All healthy, side by side: each strategy on its own port of one engine process, run in turn for %d s "
         "each, %d rounds (the order turns each round); medians over the rounds. CPU is microseconds per request "
-        "of the engine's processes, and of everything in the lab (engine, journald, backends, wrk)."
-        % (settings["ab"], settings["rounds"]),
+        "of the engine's processes, and of everything in the lab (engine, journald, backends, wrk). "
+        "\"without %s\" is fastest_response on the other backends alone, run after each round: the p99 a "
+        "client sees when the slowed backend's capacity is gone, which is as low as the p99 while it is slow can "
+        "go if the balancer keeps it out."
+        % (settings["ab"], settings["rounds"], slowed),
         "",
         "| engine | connections | strategy | req/s | p99 | engine CPU | lab CPU "
         "| req/s, p99, engine CPU vs round robin |",
@@ -176,8 +189,10 @@ def side_by_side(settings: dict, healthy: dict) -> list[str]:
     ]  # fmt: skip
     for name, side in healthy.items():
         engine, connections = name.split(" / ")
-        for strategy in side["rounds"][0]:
-            runs = [r[strategy] for r in side["rounds"]]
+        rows = [(strategy, [r[strategy] for r in side["rounds"]]) for strategy in side["rounds"][0]]
+        if side.get("without_slowed"):
+            rows.append(("fastest_response without %s" % slowed, side["without_slowed"]))
+        for strategy, runs in rows:
             ratios = side["of_round_robin"].get(strategy)
             vs = "%.2fx, %.2fx, %.2fx" % (ratios["rps"], ratios["p99"], ratios["engine_cpu"]) if ratios else "-"
             lines.append("| %s | %s | %s | %.0f | %.1f | %.0f | %.0f | %s |" % (

@@ -11,14 +11,19 @@ measured on the requests before it. No agent, no socket, no reload:
 
       cost = (latency_ms + NOISE_MS) ^ penalty * (in_flight + 1) / weight
 
-  latency_ms is a moving average of the server's response times. A slower
-  sample replaces it at once (a server that turns slow is avoided from its
-  first slow answer); faster samples pull it down with a half-life.
-  in_flight counts the requests sent to it and not yet answered, so a
-  server that holds requests longer costs more before any of them has
-  finished, and servers that answer alike share by their queues, as least
-  connections would. NOISE_MS keeps servers a millisecond apart close
-  in cost, so each keeps a real share.
+  latency_ms is a moving average of the server's response times over
+  time: each answer moves it by the time since the one before, with a
+  half-life, so it follows the server's last half-life of answers whether
+  they come ten or ten thousand a second. in_flight counts the requests
+  sent to it and not yet answered, so a server that turns slow costs more
+  at once, as its requests stay longer, before its average has caught up;
+  and servers that answer alike share by their queues, as least
+  connections would. The average is symmetric on purpose: when a slower
+  answer replaced it at once, every healthy server's occasional slow
+  answer under load set it aside too, and at 64 connections the slow
+  server took those requests, many times the share it gets now. NOISE_MS
+  keeps servers a millisecond apart close in cost, so each keeps a real
+  share.
 - The penalty says how much latency weighs against queue length: with
   the default 2, a server answering in 60 ms costs as much as one
   answering in 10 ms with 18 requests in flight, so at ordinary
@@ -158,7 +163,7 @@ function M.learn(store, pool, peer, ms, now)
   local ekey, tkey = key(pool, peer, "e"), key(pool, peer, "t")
   local old, last = store.get(ekey), store.get(tkey)
   local value = ms
-  if old and last and ms < old then
+  if old and last then
     local keep = 0.5 ^ (math.max(0, now - last) / pool.half_life)
     value = old * keep + ms * (1 - keep)
   end

@@ -89,6 +89,31 @@ def test_side_by_side_rounds_decide_the_healthy_targets():
 
 def test_the_side_by_side_table_shows_medians_and_cpu():
     settings = {"ab": 8, "rounds": 1}
-    lines = strategies_table.side_by_side(settings, {"haproxy / 4": _side_by_side(0.9, 1.0)})
+    lines = strategies_table.side_by_side(settings, {"haproxy / 4": _side_by_side(0.9, 1.0)}, "halb-lab-be1")
     assert "| haproxy | 4 | round_robin | 1000 | 2.0 | 60 | 200 | - |" in lines
     assert "| haproxy | 4 | fastest_response | 1000 | 2.0 | 60 | 200 | 0.90x, 1.00x, 1.00x |" in lines
+
+
+def test_the_p99_verdict_shows_the_other_backends_alone_and_judges_the_ratio_only():
+    results = _results()
+    name = next(n for n in results if " / fastest_response / " in n)
+    engine, _strategy, connections = name.split(" / ")
+    side = _side_by_side(1.0, 1.0)
+    side["without_slowed_p99_of_healthy"] = 2.1
+    healthy = {strategies_table.side_by_side_key(engine, int(connections)): side}
+    fr = results[name]
+    ratio = fr["while"]["p99_ms"] / fr["before"]["p99_ms"]
+    cells = dict(strategies_table.verdicts(results, healthy))["%s, %s connections" % (engine, connections)]
+    assert cells[0] == (
+        "p99 slow / healthy",
+        "%.2fx (the others alone: 2.10x)" % ratio,
+        ratio <= strategies_table.P99_RATIO_MAX,
+    )
+
+
+def test_the_side_by_side_table_has_a_row_for_the_other_backends_alone():
+    side = _side_by_side(0.9, 1.0)
+    alone = {"rps": 800.0, "p99_ms": 4.0, "cpu_us_per_request": {"engine": 70.0, "backends": 130.0, "wrk": 20.0}}
+    side["without_slowed"] = [alone]
+    lines = strategies_table.side_by_side({"ab": 8, "rounds": 1}, {"nginx / 64": side}, "halb-lab-be1")
+    assert "| nginx | 64 | fastest_response without halb-lab-be1 | 800 | 4.0 | 70 | 220 | - |" in lines

@@ -133,20 +133,26 @@ def test_servers_a_millisecond_apart_all_keep_a_real_share(lua):
     assert out["a"] < 0.5 * 30000, out
 
 
-def test_a_slower_sample_counts_at_once_a_faster_one_by_half_life(lua):
+def test_every_sample_counts_by_the_time_since_the_one_before(lua):
     out = run_lua(
         lua,
         """
         local p = pool.peers[1]
         M.learn(store, pool, p, 10, clock)
-        M.learn(store, pool, p, 60, clock)
+        M.learn(store, pool, p, 60, clock)      -- the same instant: no time, no weight
+        out.same = average(1)
+        clock = clock + pool.half_life
+        M.learn(store, pool, p, 60, clock)      -- slower, one half-life on: half way up
         out.up = average(1)
         clock = clock + pool.half_life
-        M.learn(store, pool, p, 10, clock)
+        M.learn(store, pool, p, 10, clock)      -- faster, one half-life on: half way down
         out.down = average(1)
+        clock = clock + 4 * pool.half_life
+        M.learn(store, pool, p, 10, clock)      -- a probe after a quiet second: 15/16 of it
+        out.probe = average(1)
         """,
     )
-    assert out == {"up": 60, "down": 35}
+    assert out == {"same": 10, "up": 35, "down": 22.5, "probe": 10 + 12.5 / 16}
 
 
 @pytest.mark.parametrize("sample", ["0/0", "1/0", "-1/0", "-5", "4e6", "'12'", "nil"])
