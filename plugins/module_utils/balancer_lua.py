@@ -6,8 +6,9 @@
 Each request picks its server in the engine itself, from what the engine
 measured on the requests before it. No agent, no socket, no reload:
 
-- Two servers are drawn at random among the usable ones (power of two
-  choices) and the cheaper one gets the request, where
+- The cheapest usable server gets the request (in pools of more than
+  FULL_SCAN_MAX usable servers, the cheaper of two drawn at random: power
+  of two choices), where
 
       cost = (latency_ms + NOISE_MS) ^ penalty * (in_flight + 1) / weight
 
@@ -49,6 +50,15 @@ __metaclass__ = type
 # Milliseconds added to every latency before costs are compared.
 NOISE_MS = 5
 
+# Pools of up to this many usable servers compare them all on every
+# request; larger ones draw two at random (power of two choices). With
+# three servers and one slow, two random draws compare the two healthy ones
+# only a third of the time (the rest of the time the healthy one drawn
+# beside the slow one wins whatever its queue); a full scan costs a few table reads per server, and past a handful
+# of servers two draws come close to the best anyway while keeping each
+# request's cost flat.
+FULL_SCAN_MAX = 8
+
 # Defaults of the pool's fastest_response settings (lb_spec).
 DEFAULT_HALF_LIFE_MS = 250
 DEFAULT_PENALTY = 2
@@ -64,6 +74,7 @@ FILE_NAME = MODULE + ".lua"
 _CORE = r"""
 local M = {}
 local NOISE_MS = %(noise)d
+local FULL_SCAN_MAX = %(full_scan_max)d
 local pools = {}
 M.pools = pools
 
@@ -130,6 +141,24 @@ local function cost(store, in_flight, pool, peer)
   return (latency + NOISE_MS) ^ pool.penalty * ((in_flight[pool.name][peer.id] or 0) + 1) / peer.weight
 end
 
+-- The cheapest of the list; servers that cost the same share its requests
+-- at random (each tie replaces the pick with chance 1/ties).
+local function cheapest(store, in_flight, pool, list)
+  local best, best_cost, ties = nil, math.huge, 0
+  for _, peer in ipairs(list) do
+    local c = cost(store, in_flight, pool, peer)
+    if c < best_cost then
+      best, best_cost, ties = peer, c, 1
+    elseif c == best_cost then
+      ties = ties + 1
+      if math.random(ties) == 1 then
+        best = peer
+      end
+    end
+  end
+  return best
+end
+
 function M.choose(store, in_flight, pool, tried)
   local list = candidates(store, pool, tried)
   if #list == 0 then
@@ -142,7 +171,7 @@ function M.choose(store, in_flight, pool, tried)
     end
   end
   local peer = list[1]
-  if #list > 1 then
+  if #list > FULL_SCAN_MAX then
     local i = math.random(#list)
     local j = math.random(#list - 1)
     if j >= i then
@@ -150,6 +179,8 @@ function M.choose(store, in_flight, pool, tried)
     end
     local a, b = list[i], list[j]
     peer = cost(store, in_flight, pool, b) < cost(store, in_flight, pool, a) and b or a
+  elseif #list > 1 then
+    peer = cheapest(store, in_flight, pool, list)
   end
   store.set(key(pool, peer, "p"), true, pool.probe_interval)
   return peer
@@ -530,7 +561,7 @@ return M
 
 def core_source():
     """The engine-neutral core alone, as a module (the unit tests run it)."""
-    return (_CORE % {"noise": NOISE_MS}) + "\nreturn M\n"
+    return (_CORE % {"noise": NOISE_MS, "full_scan_max": FULL_SCAN_MAX}) + "\nreturn M\n"
 
 
 def resolver_source():
@@ -541,6 +572,6 @@ def resolver_source():
 
 def source(engine):
     """The Lua module for `engine`, as lb_config writes it."""
-    values = {"noise": NOISE_MS, "module": MODULE}
+    values = {"noise": NOISE_MS, "full_scan_max": FULL_SCAN_MAX, "module": MODULE}
     glue = {"nginx": _RESOLVE + _NGINX, "haproxy": _HAPROXY}[engine]
     return "-- Written by halb.loadbalancer (lb_config). Do not edit.\n" + (_CORE % values) + (glue % values)
