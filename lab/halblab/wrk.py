@@ -11,11 +11,14 @@ import signal
 import subprocess
 
 SHARES_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk_shares.lua")
+LATENCY_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk_latency.lua")
 
 
-def _command(vip: str, port: int, path: str, seconds: int, connections: int, threads: int) -> list[str]:
+def _command(
+    vip: str, port: int, path: str, seconds: int, connections: int, threads: int, scheme: str = "http"
+) -> list[str]:
     return ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % seconds, "--timeout", "2s",
-            "http://%s:%d%s" % (vip, port, path)]  # fmt: skip
+            "%s://%s:%d%s" % (scheme, vip, port, path)]  # fmt: skip
 
 
 def parse(out: str) -> dict:
@@ -81,6 +84,22 @@ def latencies(out: str, connections: int) -> dict:
     figures = {"p%d_ms" % p: percentile_ms(raw, p) for p in (50, 95, 99)}
     figures["wrk_p99_ms"] = percentile_ms(corrected, 99)
     return figures
+
+
+def run_latency(
+    host: str, port: int, path: str, seconds: int, connections: int, new_connection=False, threads=2, scheme="http"
+) -> dict:
+    """wrk for `seconds`, with the figures of run() plus latencies(); with
+    new_connection, every request asks the server to close the connection
+    after its answer (Connection: close), so each one opens its own (over
+    https, a TLS handshake each: wrk offers the session of its connection
+    slot's previous one, which the server may resume)."""
+    command = _command(host, port, path, seconds, connections, threads, scheme)
+    command[-1:-1] = ["-s", LATENCY_SCRIPT] + (["-H", "Connection: close"] if new_connection else [])
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    result = parse(out)
+    result.update(latencies(out, connections))
+    return result
 
 
 def run_shares(vip: str, port: int, path: str, seconds: int, connections: int, origin: float, threads: int = 2):

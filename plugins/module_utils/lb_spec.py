@@ -86,7 +86,9 @@ PathAcl = namedtuple("PathAcl", "prefix allow deny")
 # counts).
 RateLimit = namedtuple("RateLimit", "rate burst status")
 Cache = namedtuple("Cache", "enabled size_mb max_object_kb ttl_s bypass_cookies")
-Frontend = namedtuple("Frontend", "name bind port mode pool tls acl rate_limit cache websocket routes security_headers")
+Frontend = namedtuple(
+    "Frontend", "name bind port mode pool tls acl rate_limit cache websocket routes security_headers access_log"
+)
 Route = namedtuple("Route", "path_prefix pool")
 Timeouts = namedtuple("Timeouts", "connect_ms client_ms server_ms http_request_ms tunnel_ms reload_grace_ms")
 Spec = namedtuple("Spec", "engine frontends pools timeouts retries redispatch maxconn")
@@ -626,8 +628,15 @@ def _cache(data, path, engine):
 
 FRONTEND_FIELDS = (
     "name", "bind", "port", "mode", "pool", "tls", "acl", "rate_limit", "cache", "websocket", "routes",
-    "security_headers",
+    "security_headers", "access_log",
 )  # fmt: skip
+
+# Which requests an HTTP frontend logs. Logging every request costs the
+# engine (and journald, for HAProxy) about as much CPU as proxying it
+# (docs/results/dataplane.json), so a busy frontend may keep only the
+# failures: answers 5xx and requests ended by an error, a timeout or a
+# retry (HAProxy's dontlog-normal; nginx: 5xx, 400, 408 and 499).
+ACCESS_LOG_LEVELS = ("all", "errors", "off")
 
 
 def _cidrs(data, path, field):
@@ -719,6 +728,11 @@ def _frontend(data, path, engine, pool_names):
     security_headers = _security_headers(data.get("security_headers"), path + ".security_headers")
     if mode == "tcp" and security_headers:
         raise SpecError(path + ".security_headers", "needs mode: http", "HTTP headers do not apply to a TCP frontend")
+    access_log = data.get("access_log", "all")
+    if access_log not in ACCESS_LOG_LEVELS:
+        raise SpecError(path + ".access_log", "unknown level %r" % (access_log,), "Use all, errors or off")
+    if mode == "tcp" and "access_log" in data:
+        raise SpecError(path + ".access_log", "needs mode: http", "Leave access_log out of a TCP frontend")
     if mode == "tcp" and tls and tls.sni and engine == "nginx":
         raise SpecError(path + ".tls.sni", "is not supported by nginx open source for TCP frontends (its stream "
                         "module picks no certificate by name)", "Serve one certificate, or use mode: http")  # fmt: skip
@@ -734,7 +748,7 @@ def _frontend(data, path, engine, pool_names):
             if on:
                 raise SpecError(path + "." + field, "needs mode: http", "HTTP features do not apply to a TCP frontend")
     return Frontend(name, bind, port, mode, pool, tls, acl, rate_limit, cache, websocket, tuple(routes),
-                    security_headers)  # fmt: skip
+                    security_headers, access_log)  # fmt: skip
 
 
 TIMEOUT_FIELDS = ("connect", "client", "server", "http_request", "tunnel", "reload_grace")

@@ -176,7 +176,13 @@ def _redirect_http(fe):
 
 def _frontend(fe):
     lines = ["", "frontend %s" % fe.name, "    mode %s" % fe.mode]
-    lines.append("    option %s" % ("httplog" if fe.mode == "http" else "tcplog"))
+    if fe.access_log == "off":
+        lines.append("    no log")
+    else:
+        lines.append("    option %s" % ("httplog" if fe.mode == "http" else "tcplog"))
+    if fe.access_log == "errors":
+        lines.append("    # Only failures: 5xx, errors, timeouts, retries.")
+        lines.append("    option dontlog-normal")
     lines.append(_bind(fe))
     if fe.tls and fe.tls.redirect_http:
         lines += _redirect_http(fe)
@@ -334,6 +340,8 @@ def render(spec, **options):
             "frontend %s" % lb_spec.HEALTH_FRONTEND,
             "    mode http",
             "    bind %s" % opts["health_listen"],
+            "    # keepalived asks every second or faster: no line in the log for each.",
+            "    no log",
             "    # Answers 200 while HAProxy runs: what keepalived's track script asks.",
             "    monitor-uri %s" % HEALTH_PATH,
         ]

@@ -95,11 +95,12 @@ def _response_headers(fe):
     return lines
 
 
-def _redirect_server(fe):
+def _redirect_server(fe, opts):
     """Plain HTTP on tls.redirect_http, answered with a redirect to HTTPS."""
     listen = _listen(fe._replace(tls=None, port=fe.tls.redirect_http))
     target = "https://$host$request_uri" if fe.port == 443 else "https://$host:%d$request_uri" % fe.port
-    body = listen + ["server_name _;", "location / {", "    return 301 %s;" % target, "}"]
+    body = listen + ["server_name _;"] + _server_access_log(fe, opts)
+    body += ["location / {", "    return 301 %s;" % target, "}"]
     return ["server {"] + ["    " + line for line in body] + ["}"]
 
 
@@ -317,9 +318,22 @@ def _http_servers(fe, spec, opts, fastest):
     return lines
 
 
+def _access_log(opts, condition=""):
+    return "%s combined buffer=64k flush=1s%s" % (opts["access_log"], condition)
+
+
+def _server_access_log(fe, opts):
+    """A server block's own access_log, when the frontend logs less than all."""
+    if fe.access_log == "off":
+        return ["access_log off;"]
+    if fe.access_log == "errors":
+        return ["access_log %s;" % _access_log(opts, " if=$halb_log_errors")]
+    return []
+
+
 def _http_server(fe, server_name, spec, opts, fastest):
     lines = ["server {"]
-    body = _listen(fe) + ["server_name %s;" % server_name] + _tls(fe) + _acl(fe)
+    body = _listen(fe) + ["server_name %s;" % server_name] + _tls(fe) + _acl(fe) + _server_access_log(fe, opts)
     body += [
         "client_header_timeout %s;" % _seconds(spec.timeouts.http_request_ms),
         "client_body_timeout %s;" % _seconds(spec.timeouts.client_ms),
@@ -388,7 +402,9 @@ def render(spec, **options):
     ]
     if http_fes or opts["health_listen"] or any(mode == "http" for mode in modes.values()):
         http = [
-            "access_log %s;" % opts["access_log"],
+            "# Log lines are written 64 KB at a time (at least every second), not",
+            "# with a write() per request.",
+            "access_log %s;" % _access_log(opts),
             "server_tokens off;",
             "keepalive_timeout %s;" % _seconds(spec.timeouts.client_ms),
             "# Connection: upgrade only when the client asks for it, so normal",
@@ -403,6 +419,18 @@ def render(spec, **options):
             "    '' $request_id;",
             "}",
         ]
+        if any(fe.access_log == "errors" for fe in http_fes):
+            http += [
+                "# access_log: errors - what HAProxy's dontlog-normal keeps: 5xx,",
+                "# bad or timed-out requests, clients gone before the answer.",
+                "map $status $halb_log_errors {",
+                "    ~^5 1;",
+                "    400 1;",
+                "    408 1;",
+                "    499 1;",
+                "    default 0;",
+                "}",
+            ]
         for fe in http_fes:
             if fe.rate_limit:
                 zone = "limit_req_zone $binary_remote_addr zone=halb_rate_%s:10m rate=%dr/s;"
@@ -436,7 +464,7 @@ def render(spec, **options):
         for fe in http_fes:
             http += [""] + _http_servers(fe, spec, opts, fastest)
             if fe.tls and fe.tls.redirect_http:
-                http += [""] + _redirect_server(fe)
+                http += [""] + _redirect_server(fe, opts)
         lines += ["", "http {"] + _indent(http) + ["}"]
     if tcp_fes:
         stream = []

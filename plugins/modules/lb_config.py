@@ -41,6 +41,8 @@ options:
       - A frontend's C(rate_limit) is a number of requests per second per client address (with a burst of as many
         more, and status 429 beyond), or a mapping of C(requests_per_second), C(burst) (0 or more) and C(status)
         (400-599).
+      - An HTTP frontend's C(access_log) is V(all) (the default, every request), V(errors) (answers 5xx and requests
+        ended by an error or a timeout; HAProxy also logs retries) or V(off).
       - Server weights are 0-256 for HAProxy and 1-1000 for nginx.
       - C(maxconn) is at most 500000. The nginx config gets C(worker_rlimit_nofile) of 2 x maxconn + 1024 (two
         descriptors per proxied connection, plus room for listeners and logs); HAProxy sizes its own limit.
