@@ -1,5 +1,5 @@
 # Entry points; each one sets up what it needs first (scripts/setup.sh).
-.PHONY: lab test lab-up lab-deploy lab-demo lab-drill lab-kills lab-down bench setup molecule sanity build docs
+.PHONY: lab test lab-up lab-deploy lab-demo lab-drill lab-kills lab-down bench bench-dataplane bench-control setup molecule sanity build docs
 
 lab:            ## set up, start the lab, deploy site.yml, demo failover
 	bash scripts/lab.sh all
@@ -25,6 +25,12 @@ lab-down:
 
 bench:          ## strategies benchmark on the lab (about 15 minutes)
 	bash scripts/lab.sh bench
+
+bench-dataplane: ## data-plane benchmark on the lab (about 20 minutes)
+	bash scripts/lab.sh dataplane
+
+bench-control:  ## control-plane benchmark: recreates the lab, converges it and a wider one (about 10 minutes)
+	bash scripts/lab.sh control
 
 molecule:
 	bash scripts/molecule.sh haproxy nginx

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """How long parse + render take for a large spec: 50 pools, 1,000 servers.
 
-Prints the figures and writes them to benchmarks/results/render.json.
+Prints the figures; benchmarks/control_plane.py records them in
+docs/results/control_plane.json, with the playbook timings, for the README.
 Target (issue 3): under 1 s per engine. This measures; it does not assert.
 """
 
-import json
 import os
 import statistics
 import sys
@@ -40,7 +40,8 @@ def big_spec():
     return {"pools": pools, "frontends": frontends}
 
 
-def main():
+def measure() -> dict:
+    """Median and worst parse + render time of big_spec() for each engine."""
     data = big_spec()
     results = {"pools": POOLS, "servers": POOLS * SERVERS_PER_POOL, "runs": RUNS}
     for engine, render in (("haproxy", render_haproxy.render), ("nginx", render_nginx.render)):
@@ -54,22 +55,16 @@ def main():
             "max_ms": round(max(times) * 1000, 1),
             "config_bytes": len(text),
         }
-        print(
-            "%-7s parse+render of %d servers in %d pools: median %.1f ms, max %.1f ms (%d bytes)"
-            % (
-                engine,
-                POOLS * SERVERS_PER_POOL,
-                POOLS,
-                results[engine]["median_ms"],
-                results[engine]["max_ms"],
-                len(text),
-            )
-        )
-    out = os.path.join(ROOT, "benchmarks", "results", "render.json")
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w") as handle:
-        json.dump(results, handle, indent=2)
-    print("written to %s" % out)
+    return results
+
+
+def main():
+    results = measure()
+    for engine in ("haproxy", "nginx"):
+        print("%-7s parse+render of %d servers in %d pools: median %.1f ms, max %.1f ms (%d bytes)"
+              % (engine, results["servers"], results["pools"], results[engine]["median_ms"],
+                 results[engine]["max_ms"], results[engine]["config_bytes"]))  # fmt: skip
+    print("benchmarks/control_plane.py records these figures with the playbook timings for the README")
 
 
 if __name__ == "__main__":

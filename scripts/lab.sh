@@ -8,6 +8,10 @@
 #   kills   hard-kill the MASTER container 10 times, report the spread
 #   bench   the strategies benchmark (round robin, least connections,
 #           fastest response x both engines, one backend slowed)
+#   dataplane  the data-plane benchmark (our configs against the brief's
+#           nginx example, plain configs and a direct backend)
+#   control the control-plane benchmark (cold converge and re-runs of the
+#           lab and a wider lab, a rolling upgrade, a render of 1,000 servers)
 #   down    remove the lab containers and network
 #   all     setup + up + deploy + demo (the default)
 set -euo pipefail
@@ -53,6 +57,20 @@ bench() {
   python benchmarks/strategies.py "$@"
 }
 
+dataplane() {
+  up
+  activate_venv
+  cd "$HALB_ROOT"
+  python benchmarks/dataplane.py "$@"
+}
+
+control() {
+  bash "$HALB_ROOT/scripts/setup.sh"
+  activate_venv
+  cd "$HALB_ROOT"
+  python benchmarks/control_plane.py "$@"
+}
+
 down() {
   activate_venv
   cd "$HALB_ROOT"
@@ -66,7 +84,9 @@ case "${1:-all}" in
   drill) shift; drill "$@" ;;
   kills) shift; kills "$@" ;;
   bench) shift; bench "$@" ;;
+  dataplane) shift; dataplane "$@" ;;
+  control) shift; control "$@" ;;
   down) down ;;
   all) up && deploy && demo ;;
-  *) die "usage: $0 [all|up|deploy|demo|drill|kills|bench|down]" ;;
+  *) die "usage: $0 [all|up|deploy|demo|drill|kills|bench|dataplane|control|down]" ;;
 esac
