@@ -38,9 +38,11 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
@@ -150,6 +152,25 @@ def one_run(inv, ids, config, address, port, seconds, connections, new_connectio
     return figures
 
 
+def full_handshakes(inv, ids, config, address, port, seconds, clients) -> dict:
+    """Full TLS handshakes a second: `clients` openssl s_time processes at
+    once, each opening connection after connection with a new session
+    (-new: nothing resumed, so the certificate's signature is in every
+    one) and asking for PATH on it. wrk cannot do this: it offers its
+    previous session on every reconnect, and the server resumes it."""
+    before, start = cpu.snapshot(ids), time.monotonic()
+    command = ["openssl", "s_time", "-connect", "%s:%d" % (address, port), "-new", "-time", str(seconds), "-www", PATH]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+             for _ in range(clients)]  # fmt: skip
+    outputs = [p.communicate(timeout=seconds + 30)[0] for p in procs]
+    elapsed, after = time.monotonic() - start, cpu.snapshot(ids)
+    counts = [re.search(r"(\d+) connections in [\d.]+s;", out) for out in outputs]
+    done = sum(int(m.group(1)) for m in counts if m)
+    spent = cpu.per_request_us(before, after, done, lambda key: key[0]).get(proxy_container(inv, config))
+    return {"requests": done, "errors": counts.count(None), "non_2xx": 0, "rps": round(done / elapsed, 1),
+            "p50_ms": None, "p99_ms": None, "proxy_cpu_us_per_request": spent}  # fmt: skip
+
+
 def package_versions(container: str, packages) -> dict:
     out = lab.docker("exec", container, "dpkg-query", "-W", "-f", "${Package} ${Version}\\n", *packages, check=False)
     return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
@@ -217,6 +238,10 @@ def main() -> int:
     parser.add_argument("--connections", nargs="+", type=int, default=[16, 64, 256])
     parser.add_argument("--seconds", type=int, default=6, help="seconds of each wrk run")
     parser.add_argument("--rounds", type=int, default=2, help="runs of every configuration per mode and count")
+    parser.add_argument("--handshake-clients", nargs="+", type=int, default=[4, 16],
+                        help="openssl s_time processes at once, for the full TLS handshakes")  # fmt: skip
+    parser.add_argument("--only-handshakes", action="store_true",
+                        help="run the full-handshake part alone and replace it in the committed result")  # fmt: skip
     parser.add_argument("--replot", action="store_true", help="only redraw the PNG and the README from the result")
     args = parser.parse_args()
     if args.replot:
@@ -240,7 +265,17 @@ def main() -> int:
                 json.dump(ours_vars(inv), spec)
                 spec.flush()
                 deploy(args.inventory, engine, "round_robin", spec.name)
-            for mode, new_connection in (("keepalive", False), ("new_connection", True)):
+            for clients in args.handshake_clients:
+                for n in range(args.rounds):
+                    for config in TLS_KEYS if n % 2 == 0 else tuple(reversed(TLS_KEYS)):
+                        address, port = where[config]
+                        figures = full_handshakes(inv, ids, config, address, port, args.seconds, clients)
+                        figures.update(engine=engine, config=config, mode=dataplane_table.FULL_HANDSHAKE,
+                                       connections=clients, round=n)  # fmt: skip
+                        runs.append(figures)
+                        print(json.dumps(figures), flush=True)
+            modes = () if args.only_handshakes else (("keepalive", False), ("new_connection", True))
+            for mode, new_connection in modes:
                 for connections in args.connections:
                     for n in range(args.rounds):
                         configs = dataplane_table.CONFIGS
@@ -254,11 +289,19 @@ def main() -> int:
                             print(json.dumps(figures), flush=True)
     finally:
         references(inv, "stop")
-    settings = {k: getattr(args, k) for k in ("engines", "connections", "seconds", "rounds")}
+    settings = {k: getattr(args, k) for k in ("engines", "connections", "seconds", "rounds", "handshake_clients")}
     settings["load"] = "wrk, 2 threads, GET %s (a %d-byte static body)" % (PATH, len(BODY))
+    result = {"settings": settings, "machine": machine(inv), "runs": runs}
+    if args.only_handshakes:
+        with open(dataplane_table.RESULTS_FILE, encoding="utf-8") as handle:
+            result = json.load(handle)
+        kept = [r for r in result["runs"] if r["mode"] != dataplane_table.FULL_HANDSHAKE]
+        result["runs"] = kept + runs
+        result["settings"]["handshake_clients"] = args.handshake_clients
     os.makedirs(os.path.dirname(dataplane_table.RESULTS_FILE), exist_ok=True)
     with open(dataplane_table.RESULTS_FILE, "w") as handle:
-        json.dump({"settings": settings, "machine": machine(inv), "runs": runs}, handle, indent=1)
+        json.dump(result, handle, indent=1)
+    runs = result["runs"]
     plot(runs, dataplane_table.PLOT_FILE)
     print("written: %s, %s" % (dataplane_table.RESULTS_FILE, dataplane_table.PLOT_FILE))
     return dataplane_table.main([])

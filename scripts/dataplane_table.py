@@ -39,6 +39,8 @@ LABELS = {
     "plain_haproxy": "untuned HAProxy",
 }
 MODES = {"keepalive": "keep-alive clients", "new_connection": "a new connection per request"}
+# HTTPS only: openssl s_time clients opening connections with new sessions.
+FULL_HANDSHAKE = "full_handshake"
 
 # The targets (issue 12), on req/s with keep-alive clients: (config,
 # against, at least, how the verdict names it).
@@ -117,14 +119,37 @@ def verdict(runs, engines, connections) -> str:
     return text + (". Missed: " + "; ".join(misses) + "." if misses else ".")
 
 
+def _full_handshake_lines(runs, engines) -> list:
+    """Full TLS handshakes a second (no session resumed), by certificate."""
+    counts = sorted({r["connections"] for r in runs if r["mode"] == FULL_HANDSHAKE})
+    if not counts:
+        return []
+    lines = ["", "Full TLS handshakes (`openssl s_time -new`: a new session on every connection, so every handshake "
+             "signs with the certificate's key; the clients run on the same 2 cores):", "",
+             "| ours on | s_time clients | full handshakes/s: RSA 2048 | ECDSA P-256 "
+             "| proxy CPU per handshake: RSA 2048 | ECDSA P-256 |",
+             "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for engine in engines:
+        for count in counts:
+            rates = [medians(runs, engine, c, FULL_HANDSHAKE, "rps").get(count) for c in TLS_CONFIGS]
+            spent = [medians(runs, engine, c, FULL_HANDSHAKE, "proxy_cpu_us_per_request").get(count)
+                     for c in TLS_CONFIGS]  # fmt: skip
+            cells = ["-" if r is None else "%.0f" % r for r in rates]
+            cells += ["-" if s is None else "%.0f µs" % s for s in spent]
+            lines.append("| %s | %d | %s |" % (engine, count, " | ".join(cells)))
+    return lines
+
+
 def _tls_lines(runs, engines, connections) -> list:
-    """HTTPS beside plain HTTP: keep-alive req/s ratios, and handshakes a
-    second (a new connection per request)."""
+    """HTTPS beside plain HTTP: keep-alive req/s ratios, and TLS connections
+    a second as wrk makes them (a new connection per request, its previous
+    session resumed)."""
     if not any(r["config"] in TLS_CONFIGS for r in runs):
         return []
     lines = ["", "HTTPS (Mozilla intermediate, the defaults) beside plain HTTP on the same deployment:", "",
              "| ours on | connections | keep-alive, HTTPS / HTTP: RSA 2048 | ECDSA P-256 "
-             "| handshakes/s (a new connection per request): RSA 2048 | ECDSA P-256 | plain HTTP, new connections/s |",
+             "| a new connection per request, connections/s (wrk resumes its sessions): RSA 2048 | ECDSA P-256 "
+             "| plain HTTP, new connections/s |",
              "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for engine in engines:
         for count in connections:
@@ -132,7 +157,7 @@ def _tls_lines(runs, engines, connections) -> list:
             rates = [medians(runs, engine, c, "new_connection", "rps").get(count) for c in TLS_CONFIGS + ("ours",)]
             cells = kept + ["-" if r is None else "%.0f" % r for r in rates]
             lines.append("| %s | %d | %s |" % (engine, count, " | ".join(cells)))
-    return lines
+    return lines + _full_handshake_lines(runs, engines)
 
 
 def render(path: str = RESULTS_FILE) -> str:

@@ -63,3 +63,11 @@ def test_https_handshakes_are_the_new_connection_runs():
     runs += [_run(c, 1000, 0) for c in ("ours", "ours_tls_rsa", "ours_tls_ecdsa")]
     rows = [line for line in dataplane_table._tls_lines(runs, ["nginx"], [16]) if line.startswith("| nginx")]
     assert rows == ["| nginx | 16 | 1.00x | 1.00x | 300 | 600 | 900 |"]
+
+
+def test_full_handshakes_get_their_own_table_by_certificate():
+    runs = [_run("ours_tls_rsa", 400, 0, mode="full_handshake", connections=4),
+            _run("ours_tls_ecdsa", 900, 0, mode="full_handshake", connections=4)]  # fmt: skip
+    rows = [line for line in dataplane_table._full_handshake_lines(runs, ["nginx"]) if line.startswith("| nginx")]
+    assert rows == ["| nginx | 4 | 400 | 900 | 40 µs | 40 µs |"]
+    assert dataplane_table._full_handshake_lines([_run("ours", 1000, 0)], ["nginx"]) == []
