@@ -10,14 +10,13 @@ this script; the figures in the README come only from that file.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from statistics import median
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from role_docs import block_check, block_update
+from role_docs import block_check, block_main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS_FILE = os.path.join(ROOT, "docs", "results", "dataplane.json")
@@ -205,17 +204,7 @@ def check() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when README.md's data-plane tables are stale")
-    args = parser.parse_args(argv)
-    if args.check:
-        problem = check()
-        if problem:
-            print(problem, file=sys.stderr)
-        return 1 if problem else 0
-    changed = block_update(ROOT, render(), BEGIN, END)
-    print("README.md data-plane figures %s" % ("updated" if changed else "already current"))
-    return 0
+    return block_main(argv, __doc__.splitlines()[0], "data-plane figures", check, render, BEGIN, END)
 
 
 if __name__ == "__main__":

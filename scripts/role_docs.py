@@ -192,6 +192,23 @@ def block_update(root: str, generated: str, begin: str, end: str) -> bool:
     return True
 
 
+def block_main(argv, description: str, figures: str, check, render, begin: str, end: str) -> int:
+    """The command line of a script that writes one README block from a
+    result file: --check exits 1 with check()'s message when the block is
+    stale; otherwise the block is rewritten from render()."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--check", action="store_true", help="exit 1 when README.md's %s are stale" % figures)
+    args = parser.parse_args(argv)
+    if args.check:
+        problem = check()
+        if problem:
+            print(problem, file=sys.stderr)
+        return 1 if problem else 0
+    changed = block_update(ROOT, render(), begin, end)
+    print("README.md %s %s" % (figures, "updated" if changed else "already current"))
+    return 0
+
+
 def check(root: str = ROOT) -> str | None:
     """None when README.md's block is current, else the one-line message to show."""
     return block_check(root, render(root), BEGIN, END, STALE)
