@@ -33,7 +33,7 @@ bench-control:  ## control-plane benchmark: recreates the lab, converges it and 
 	bash scripts/lab.sh control
 
 molecule:
-	bash scripts/molecule.sh haproxy nginx
+	bash scripts/molecule.sh haproxy nginx allactive
 
 sanity:
 	bash scripts/sanity.sh

@@ -33,8 +33,12 @@ ansible-playbook -i inventories/example --syntax-check halb.loadbalancer.site >/
 log "installed collection: roles, modules, filters and playbooks resolve and document"
 
 # What Galaxy checks on upload: role READMEs, documentation, ansible-lint.
+# A home of its own, emptied each run: its ansible-lint installs the
+# collection under ~/.ansible/collections and prefers a copy found there,
+# so a copy left by an earlier run would be linted instead of this tarball.
 importer_rc=0
-GALAXY_IMPORTER_CONFIG="$HALB_ROOT/.config/galaxy-importer.cfg" \
+mkdir -p "$out/importer-home"
+HOME="$out/importer-home" GALAXY_IMPORTER_CONFIG="$HALB_ROOT/.config/galaxy-importer.cfg" \
   "$HALB_STATE_DIR/galaxy-importer/bin/python" -m galaxy_importer.main "$tarball" \
   >"$out/galaxy-importer.log" 2>&1 || importer_rc=$?
 if [ "$importer_rc" -ne 0 ] || ! grep -q "^Importer processing completed successfully" "$out/galaxy-importer.log"; then

@@ -36,6 +36,13 @@ STEPS = [
     ("kill -9 keepalived on MASTER", "keepalived killed (`kill -9`) on the MASTER"),
 ]
 
+# Active-active VIPs (Molecule allactive): each node MASTER of one VIP; the
+# step's figures hold every VIP's client, and which VIP the step moved.
+ACTIVE_STEPS = [
+    ("kill node 2 (docker kill)", "a node killed (`docker kill`), each of %d nodes MASTER of one of %d VIPs"),
+    ("node 2 back (docker start)", "that node started again: boots, pre-empts its VIP back"),
+]
+
 
 # The under-load rows, in the order the table shows them: (step key, row template, the fields
 # that fill its placeholders in order). A field names a figure of the step's result, or "where" or
@@ -96,6 +103,24 @@ def _row(what: str, where: str, step: dict) -> str:
     return "| %s | %s | %s ms | %d of %d |" % (what, where, round(step["outage_ms"]), step["failed"], step["requests"])
 
 
+def _active_row(what: str, where: str, step: dict) -> str:
+    """Its own VIP's outage and failures, and the other VIPs' (which must not move)."""
+    own = step["vips"][step["moved"]]
+    others = [figures for vip, figures in sorted(step["vips"].items()) if vip != step["moved"]]
+    what = what % (len(step["vips"]), len(step["vips"])) if "%d" in what else what
+    return "| %s | %s | its VIP %s ms; the %d others: longest gap %s ms | its VIP %d of %d; the others %d of %d |" % (
+        what,
+        where,
+        round(own["outage_ms"]),
+        len(others),
+        round(max(figures["outage_ms"] for figures in others)),
+        own["failed"],
+        own["requests"],
+        sum(figures["failed"] for figures in others),
+        sum(figures["requests"] for figures in others),
+    )
+
+
 def _lab_where(kills: dict) -> str:
     """The lab the kill drills ran on: image, engine, adverts, and how the
     VRRP processes were scheduled (results from before it was recorded lack it)."""
@@ -146,6 +171,9 @@ def render(root: str = ROOT) -> str:
             key, what = key.format(engine=platform["engine"]), what.format(engine=platform["engine"])
             if key in steps:
                 rows.append(_row(what, where, steps[key]))
+        for key, what in ACTIVE_STEPS:
+            if key in steps:
+                rows.append(_active_row(what, where, steps[key]))
     return "\n".join(rows + [""] + _load_rows(root) + [""] + _drill_rows(root))
 
 

@@ -9,7 +9,7 @@ set -euo pipefail
 activate_venv
 cd "$HALB_ROOT/extensions"
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(haproxy nginx)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(haproxy nginx allactive)
 for scenario in "${scenarios[@]}"; do
   log "molecule test -s $scenario"
   output="$HALB_STATE_DIR/molecule-$scenario.log"

@@ -30,7 +30,7 @@ bash "$HALB_ROOT/scripts/build_check.sh"
 log "pytest: unit and pre-flight tests"
 python -m pytest -q tests/unit tests/integration
 
-log "molecule: failover scenarios (haproxy on Debian 12, nginx on Debian 13), one after the other"
-bash "$HALB_ROOT/scripts/molecule.sh" haproxy nginx
+log "molecule: failover scenarios (haproxy on Debian 12, nginx on Debian 13, three active-active nodes on Debian 13), one after the other"
+bash "$HALB_ROOT/scripts/molecule.sh" haproxy nginx allactive
 
 log "all tests and gates passed"

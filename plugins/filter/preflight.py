@@ -7,11 +7,38 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.halb.loadbalancer.plugins.plugin_utils import preflight
+from ansible_collections.halb.loadbalancer.plugins.plugin_utils import preflight, vrrp_instances
 
 
 def keepalived_vip_errors(facts, host, vip, interface):
     return preflight.vip_errors(host, vip, interface, facts)
+
+
+def keepalived_vips_errors(facts, host, vips, nodes, group, vip, interface, version, unicast_peers=None):
+    errors = vrrp_instances.vips_errors(host, vips, nodes, group, vip, version, unicast_peers)
+    for index, entry in enumerate(vips if isinstance(vips, list) else []):
+        if isinstance(entry, dict) and preflight._address(entry.get("address") or "") is not None:
+            field = "keepalived_vips[%d].address" % index
+            errors.extend(preflight.vip_errors(host, entry["address"], interface, facts, field))
+    return errors
+
+
+def keepalived_instances(vips, nodes, host, vip, virtual_router_id, priority, instance_name):
+    return vrrp_instances.instances(vips, nodes, host, vip, virtual_router_id, priority, instance_name)
+
+
+def keepalived_vrrp_records(facts, host, instances, interface):
+    return [
+        {
+            "host": host,
+            "virtual_router_id": instance["virtual_router_id"],
+            "priority": instance["priority"],
+            "priority_from": instance["priority_from"],
+            "vip": instance["address"],
+            "segment": preflight.vip_segment(instance["address"], interface, facts),
+        }
+        for instance in instances
+    ]
 
 
 def keepalived_vip_segment(facts, vip, interface):
@@ -47,6 +74,9 @@ class FilterModule(object):
         return {
             "keepalived_vip_errors": keepalived_vip_errors,
             "keepalived_vip_segment": keepalived_vip_segment,
+            "keepalived_vips_errors": keepalived_vips_errors,
+            "keepalived_instances": keepalived_instances,
+            "keepalived_vrrp_records": keepalived_vrrp_records,
             "keepalived_vrrp_errors": keepalived_vrrp_errors,
             "keepalived_setting_errors": keepalived_setting_errors,
             "keepalived_priority_errors": keepalived_priority_errors,

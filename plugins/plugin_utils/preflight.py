@@ -98,7 +98,7 @@ def _vip_network(address, nets):
     return max(holding, key=lambda network: network.prefixlen) if holding else None
 
 
-def _reserved_address_error(host, vip, interface, network, address):
+def _reserved_address_error(host, vip, interface, network, address, field):
     """The VIP must not be the network or broadcast address of its subnet
     (for IPv6: the subnet-router anycast address, RFC 4291 2.6.1). /31 and
     /127 point-to-point subnets have neither (RFC 3021, RFC 6164)."""
@@ -114,7 +114,8 @@ def _reserved_address_error(host, vip, interface, network, address):
         return None
     # ipaddress calls the last address of an IPv6 network its broadcast_address too; it is a usable one.
     last = network.broadcast_address - 1 if address.version == 4 else network.broadcast_address
-    return "keepalived_vip: %s on %s is %s of %s on %s; %s. Pick a free address between %s and %s." % (
+    return "%s: %s on %s is %s of %s on %s; %s. Pick a free address between %s and %s." % (
+        field,
         vip,
         host,
         what,
@@ -126,20 +127,21 @@ def _reserved_address_error(host, vip, interface, network, address):
     )
 
 
-def vip_errors(host, vip, interface, facts):
+def vip_errors(host, vip, interface, facts, field="keepalived_vip"):
     """VIP must be a valid address inside a subnet of the chosen interface,
     must not be the subnet's network or broadcast address, and must not be
-    the address of the node itself."""
+    the address of the node itself. field names the variable in messages
+    (keepalived_vips[1].address for an entry of that list)."""
     if not vip:
         return [
-            "keepalived_vip is not set for %s. Set it to a spare address in the subnet of %s, the "
-            "floating IP your clients will use." % (host, interface)
+            "%s is not set for %s. Set it to a spare address in the subnet of %s, the "
+            "floating IP your clients will use." % (field, host, interface)
         ]
     address = _address(vip)
     if address is None:
         return [
-            "keepalived_vip: %r on %s is not an IP address. Set it to a free address "
-            "in the subnet of %s, e.g. 192.0.2.100." % (vip, host, interface)
+            "%s: %r on %s is not an IP address. Set it to a free address "
+            "in the subnet of %s, e.g. 192.0.2.100." % (field, vip, host, interface)
         ]
     interface = "%s" % (interface,)
     iface_facts = facts.get(interface.replace("-", "_").replace(".", "_"))
@@ -153,18 +155,18 @@ def vip_errors(host, vip, interface, facts):
     for net in nets:
         if net.ip == address:
             return [
-                "keepalived_vip: %s is the address of %s itself on %s. The VIP must be a spare "
-                "address in %s that no host owns." % (vip, host, interface, net.network)
+                "%s: %s is the address of %s itself on %s. The VIP must be a spare "
+                "address in %s that no host owns." % (field, vip, host, interface, net.network)
             ]
     network = _vip_network(address, nets)
     if network is not None:
-        error = _reserved_address_error(host, vip, interface, network, address)
+        error = _reserved_address_error(host, vip, interface, network, address, field)
         return [error] if error else []
     subnets = ", ".join(sorted(str(n.network) for n in nets)) or "no IPv%d address" % address.version
     return [
-        "keepalived_vip: %s is not inside the subnet of %s on %s (%s). Pick a free address in "
+        "%s: %s is not inside the subnet of %s on %s (%s). Pick a free address in "
         "that subnet, or set keepalived_interface to the interface that carries %s."
-        % (vip, interface, host, subnets, vip)
+        % (field, vip, interface, host, subnets, vip)
     ]
 
 
@@ -284,7 +286,8 @@ def priority_errors(nodes):
     falls back to comparing IP addresses and the MASTER is not who you chose.
 
     nodes: list of dicts with host, virtual_router_id, priority, and
-    optionally vip and segment (nodes of different segments or VIPs are
+    optionally vip, segment and priority_from (the variable that set the
+    priority, for the message) (nodes of different segments or VIPs are
     different instances; router_id_errors reports a shared router id).
     """
     seen = {}
@@ -297,9 +300,9 @@ def priority_errors(nodes):
         key = (segment, router_id, vip, priority)
         if key in seen:
             errors.append(
-                "keepalived_priority: %s and %s both have priority %d in VRRP instance %d. "
+                "%s: %s and %s both have priority %d in VRRP instance %d. "
                 "Give each node a distinct priority (e.g. 150 on the preferred MASTER, 100 on the BACKUP)."
-                % (seen[key], node["host"], priority, router_id)
+                % (node.get("priority_from", "keepalived_priority"), seen[key], node["host"], priority, router_id)
             )
         else:
             seen[key] = node["host"]

@@ -59,8 +59,16 @@ def run_preflight(tmp_path, lb_vars=None, lb1=None, lb2=None):
         {"lb_engine": "nginx"},
         # Templating often yields numbers as strings: they are numbers.
         {"lb_frontend_port": "8080", "lb_maxconn": "2048"},
+        # Active-active: one VRRP instance per VIP, MASTERs spread over the nodes.
+        {
+            "keepalived_vip": "",
+            "keepalived_vips": [
+                {"address": "127.0.0.101", "virtual_router_id": 61},
+                {"address": "127.0.0.102", "virtual_router_id": 62},
+            ],
+        },
     ],
-    ids=["haproxy", "nginx", "numeric-strings"],
+    ids=["haproxy", "nginx", "numeric-strings", "active-active"],
 )
 def test_good_inventory_passes(tmp_path, lb_vars):
     result = run_preflight(tmp_path, lb_vars=lb_vars)
@@ -91,6 +99,31 @@ def test_good_inventory_passes(tmp_path, lb_vars):
         ),
         ({"lb_vars": {"lb_backend_servers": []}}, "lb_backend_servers: the pool is empty"),
         ({"lb_vars": {"keepalived_interface": "nope0"}}, "keepalived_interface: nope0 does not exist on lb1"),
+        (
+            {"lb_vars": {"keepalived_vips": [{"address": "127.0.0.101", "virtual_router_id": 61}]}},
+            "keepalived_vip and keepalived_vips are both set on lb1",
+        ),
+        (
+            {
+                "lb_vars": {
+                    "keepalived_vip": "",
+                    "keepalived_vips": [
+                        {"address": "127.0.0.101", "virtual_router_id": 61, "priorities": {"lb2": 200}},
+                    ],
+                }
+            },
+            "keepalived_vips[0].priorities: lb1 and lb2 both have priority 200 in VRRP instance 61",
+        ),
+        (
+            {
+                "lb_vars": {
+                    "keepalived_vip": "",
+                    "keepalived_vips": [{"address": "127.0.0.101", "virtual_router_id": "x"}],
+                }
+            },
+            # Ansible's own argument spec check, which names the entry's field and the list.
+            "found in 'keepalived_vips'. and we were unable to convert to int",
+        ),
         ({"lb_vars": {"keepalived_auth_pass": "secret"}}, "VRRPv3 has no authentication (RFC 5798)"),
         ({"lb_vars": {"lb_strategy": "fastest"}}, "value of lb_strategy must be one of"),
         ({"lb_vars": {"lb_engine": "traefik"}}, "value of lb_engine must be one of: haproxy, nginx"),
@@ -154,6 +187,9 @@ def test_good_inventory_passes(tmp_path, lb_vars):
         "duplicate-backend",
         "empty-pool",
         "unknown-interface",
+        "vip-and-vips",
+        "vips-priorities-tie",
+        "vips-router-id-not-a-number",
         "vrrpv3-with-password",
         "unknown-strategy",
         "unknown-engine",

@@ -28,9 +28,12 @@ def test_table_has_a_row_per_committed_figure():
     for name in (name for name in results if name.startswith("molecule-") and name.endswith("-failover.json")):
         scenario = name[len("molecule-") : -len("-failover.json")]
         with open(os.path.join(ROOT, "docs", "results", name)) as handle:
-            steps = json.load(handle)["steps"]
-        # The four failover steps, plus one row per load or drill result it holds.
-        assert table.count("Molecule `%s`" % scenario) == 4 + len(row_steps & set(steps)), table
+            result = json.load(handle)
+        steps, engine = result["steps"], result["platform"]["engine"]
+        # A row per failover step (active-passive or active-active) and per load or drill result it holds.
+        step_keys = {key.format(engine=engine) for key, _what in module.STEPS + module.ACTIVE_STEPS}
+        expected = len(step_keys & set(steps))
+        assert table.count("Molecule `%s`" % scenario) == expected + len(row_steps & set(steps)), table
 
 
 def test_every_drill_plot_the_table_shows_is_committed():

@@ -3,7 +3,7 @@ module renders it: golden files for representative settings, and unicast
 peers in a stable order whatever order the inventory gives them in.
 
 The role's defaults and vars/main.yml are read from the role at test time
-(vars/main.yml holds templates such as _keepalived_vip_cidr; the templar
+(vars/main.yml holds templates such as _keepalived_instances; the templar
 resolves them lazily, as a play does). Rerun with HALB_UPDATE_GOLDEN=1 to
 rewrite the golden files after a deliberate change, then review the diff.
 """
@@ -14,6 +14,8 @@ import os
 import pytest
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import AnsibleEnvironment, Templar
+
+from ansible_collections.halb.loadbalancer.plugins.filter.preflight import FilterModule
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ROLE = os.path.join(ROOT, "roles", "keepalived")
@@ -59,6 +61,17 @@ CASES = {
         "keepalived_preempt": False,
         "keepalived_unicast_peers": ["172.29.10.12"],
     },
+    "active-active": {
+        "groups": {"lb": ["lb1", "lb2", "lb3"]},
+        "keepalived_vips": [
+            {"address": "172.29.10.101", "virtual_router_id": 61},
+            {"address": "172.29.10.102", "virtual_router_id": 62, "name": "shop_vip_2"},
+            {"address": "fd00:10::103", "virtual_router_id": 63, "priorities": {"lb1": 250}},
+        ],
+        # Each instance lists the peers of its VIP's address family.
+        "keepalived_unicast_peers": ["172.29.10.12", "fd00:10::12", "172.29.10.13", "fd00:10::13"],
+        "keepalived_track_units": ["haproxy"],
+    },
 }
 
 # What the setup module reports, for defaults that read facts.
@@ -95,6 +108,10 @@ def render(overrides, hostname="lb1", template=TEMPLATE):
         searchpath=[os.path.dirname(template)],
         newline_sequence="\n",
         available_variables=variables,
+    )
+    # The role's vars use the collection's own filters, by FQCN.
+    templar.environment.filters.update(
+        {"halb.loadbalancer." + name: function for name, function in FilterModule().filters().items()}
     )
     return templar.do_template(
         source,
@@ -199,3 +216,51 @@ def test_keepalived_runs_real_time_from_its_unit_with_a_runaway_bound():
     assert "    vrrp_no_swap\n" in conf and "vrrp_rt_priority" not in conf
     off = dict(CASES["multicast"], keepalived_realtime_priority=0)
     assert "CPUScheduling" not in render(off, template=DROPIN) and "vrrp_no_swap" not in render(off)
+
+
+def instances_of(text):
+    """{instance name: (router id, priority, VIP line)} of a keepalived.conf."""
+    found, name = {}, None
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("vrrp_instance "):
+            name = line.split()[1]
+            found[name] = {}
+        elif name and line.startswith(("    virtual_router_id ", "    priority ")):
+            key, value = line.split()
+            found[name][key] = int(value)
+        elif name and line == "    virtual_ipaddress {":
+            found[name]["vip"] = lines[index + 1].strip()
+    return found
+
+
+def test_active_active_each_node_is_master_of_one_vip():
+    """Three nodes, three VIPs: VIP i is MASTER (200) on node i, the next
+    node is its first BACKUP (190), and a priorities entry overrides."""
+    priorities = {}
+    for host in ("lb1", "lb2", "lb3"):
+        found = instances_of(render(CASES["active-active"], hostname=host))
+        assert [(i["virtual_router_id"], i["vip"]) for i in found.values()] == [
+            (61, "172.29.10.101/32 dev eth0"),
+            (62, "172.29.10.102/32 dev eth0"),
+            (63, "fd00:10::103/128 dev eth0"),
+        ]
+        assert list(found) == ["halb_vip_61", "shop_vip_2", "halb_vip_63"]
+        priorities[host] = [i["priority"] for i in found.values()]
+    assert priorities == {"lb1": [200, 180, 250], "lb2": [190, 200, 180], "lb3": [180, 190, 200]}
+
+
+def test_active_active_dropin_clears_every_vip():
+    """However keepalived stops, none of its VIPs stays on the interface."""
+    dropin = render(CASES["active-active"], template=DROPIN)
+    for cidr in ("172.29.10.101/32", "172.29.10.102/32", "fd00:10::103/128"):
+        assert "ExecStopPost=-/usr/sbin/ip address del %s dev eth0\n" % cidr in dropin
+        assert "ExecStartPre=-/usr/sbin/ip address del %s dev eth0\n" % cidr in dropin
+
+
+def test_active_active_adverts_go_to_the_peers_of_the_vips_family():
+    text = render(CASES["active-active"])
+    v4 = text[text.index("vrrp_instance halb_vip_61") : text.index("vrrp_instance shop_vip_2")]
+    v6 = text[text.index("vrrp_instance halb_vip_63") :]
+    assert unicast_peers(v4) == ["172.29.10.12", "172.29.10.13"]
+    assert unicast_peers(v6) == ["fd00:10::12", "fd00:10::13"]
