@@ -43,6 +43,12 @@ ACTIVE_STEPS = [
     ("node 2 back (docker start)", "that node started again: boots, pre-empts its VIP back"),
 ]
 
+# All-active over BGP (Molecule allactive): a client behind the router.
+ANYCAST_FAULTS = [
+    ("anycast: engine stopped", "the engine stopped on one of %d anycast nodes (BGP + ECMP): its route withdrawn"),
+    ("anycast: node killed", "an anycast node killed (`docker kill`): the router drops it by BFD"),
+]
+
 
 # The under-load rows, in the order the table shows them: (step key, row template, the fields
 # that fill its placeholders in order). A field names a figure of the step's result, or "where" or
@@ -121,6 +127,28 @@ def _active_row(what: str, where: str, step: dict) -> str:
     )
 
 
+def _anycast_rows(where: str, steps: dict, nodes: int) -> list[str]:
+    """The spread of new connections, then each fault as the client saw it."""
+    rows = []
+    spread = steps.get("anycast spread")
+    if spread:
+        shares = sorted(spread["per_node"].values(), reverse=True)
+        rows.append("| nothing: new connections through the router to the anycast VIP | %s | - | spread over the %d "
+                    "nodes %s of %d |" % (where, len(shares), " / ".join(str(n) for n in shares),
+                                          spread["new_connections"]))  # fmt: skip
+    for key, what in ANYCAST_FAULTS:
+        step = steps.get(key)
+        if step:
+            rows.append("| %s | %s | new connections %d ms (route gone %d ms after the fault's command) | new: %d "
+                        "of %d; established: %d of %d reset (%d were on that node, %d elsewhere moved by the "
+                        "rehash); the node back in %.0f s |"
+                        % (what % nodes if "%d" in what else what, where, round(step["new_outage_ms"]),
+                           round(step["withdrawn_ms"]), step["new_failed"], step["new_connections"],
+                           step["established_broken"], step["established"], step["established_on_gone_node"],
+                           step["established_moved_and_broken"], step["rejoined_s"]))  # fmt: skip
+    return rows
+
+
 def _lab_where(kills: dict) -> str:
     """The lab the kill drills ran on: image, engine, adverts, and how the
     VRRP processes were scheduled (results from before it was recorded lack it)."""
@@ -174,6 +202,7 @@ def render(root: str = ROOT) -> str:
         for key, what in ACTIVE_STEPS:
             if key in steps:
                 rows.append(_active_row(what, where, steps[key]))
+        rows.extend(_anycast_rows(where, steps, platform["lb_nodes"]))
     return "\n".join(rows + [""] + _load_rows(root) + [""] + _drill_rows(root))
 
 

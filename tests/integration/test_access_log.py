@@ -16,7 +16,7 @@ from threading import Thread
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "unit", "plugins", "module_utils"))
-from engines import HAPROXY, NGINX
+from engines import HAPROXY, NGINX, free_ports
 
 from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec, render_haproxy, render_nginx
 
@@ -34,12 +34,6 @@ class _Backend(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-def _free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(port, path):
@@ -65,7 +59,7 @@ def backend():
 def engine(request, backend, tmp_path):
     """({level: port}, read_log): read_log() returns every log line so far."""
     name = request.param
-    ports = {level: _free_port() for level in LEVELS}
+    ports = dict(zip(LEVELS, free_ports(len(LEVELS))))
     spec = lb_spec.parse(
         {
             "pools": [{"name": "app", "servers": [{"name": "be1", "address": "127.0.0.1", "port": backend}],

@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "unit", "plugins", "module_utils"))
-from engines import HAPROXY, NGINX, make_cert
+from engines import HAPROXY, NGINX, free_ports, make_cert
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lab"))
 from ansible_collections.halb.loadbalancer.plugins.module_utils import (
@@ -44,12 +44,6 @@ class _Backend(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(port, path, source, headers=None):
@@ -100,7 +94,8 @@ def _served_name(port, server_name):
 def engine(request, backend, tmp_path):
     """The engine serving `shop` (ACLs) and `limited` (rate limit) on loopback."""
     name = request.param
-    ports = {name: _free_port() for name in ("shop", "limited", "strict", "secure", "plain")}
+    names = ("shop", "limited", "strict", "secure", "plain")
+    ports = dict(zip(names, free_ports(len(names))))
     spec = lb_spec.parse(
         {
             "pools": [{"name": "app", "servers": [{"name": "be1", "address": "127.0.0.1", "port": backend}]}],

@@ -32,6 +32,7 @@ def test_table_has_a_row_per_committed_figure():
         steps, engine = result["steps"], result["platform"]["engine"]
         # A row per failover step (active-passive or active-active) and per load or drill result it holds.
         step_keys = {key.format(engine=engine) for key, _what in module.STEPS + module.ACTIVE_STEPS}
+        step_keys |= {key for key, _what in module.ANYCAST_FAULTS} | {"anycast spread"}
         expected = len(step_keys & set(steps))
         assert table.count("Molecule `%s`" % scenario) == expected + len(row_steps & set(steps)), table
 

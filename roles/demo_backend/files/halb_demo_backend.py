@@ -74,6 +74,8 @@ class Handler(BaseHTTPRequestHandler):
         for header in ("X-Request-ID", "X-Forwarded-For", "X-Forwarded-Proto"):
             if self.headers.get(header):
                 self.send_header("X-Seen-" + header[2:], self.headers[header])
+        # The address the request came from: which LB node forwarded it.
+        self.send_header("X-Seen-Peer", self.client_address[0])
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)

@@ -12,13 +12,9 @@ import itertools
 import os
 
 import pytest
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import AnsibleEnvironment, Templar
+import role_render
 
-from ansible_collections.halb.loadbalancer.plugins.filter.preflight import FilterModule
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-ROLE = os.path.join(ROOT, "roles", "keepalived")
+ROLE = os.path.join(role_render.ROOT, "roles", "keepalived")
 TEMPLATE = os.path.join(ROLE, "templates", "keepalived.conf.j2")
 DROPIN = os.path.join(ROLE, "templates", "halb.conf.j2")
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "keepalived")
@@ -78,47 +74,10 @@ CASES = {
 FACTS = {"default_ipv4": {"interface": "eth0", "address": "172.29.10.11"}, "interfaces": ["lo", "eth0"]}
 
 
-def role_vars(overrides, hostname="lb1"):
-    """Variables as a play sees them: role defaults < inventory < role vars."""
-    loader = DataLoader()
-    variables = {}
-    variables.update(loader.load_from_file(os.path.join(ROLE, "defaults", "main.yml")) or {})
-    variables.update(overrides)
-    variables.update(loader.load_from_file(os.path.join(ROLE, "vars", "main.yml")) or {})
-    variables.update(
-        {
-            "inventory_hostname": hostname,
-            "ansible_facts": FACTS,
-            "role_path": ROLE,
-            "ansible_managed": "Ansible managed",
-        }
-    )
-    return loader, variables
-
-
 def render(overrides, hostname="lb1", template=TEMPLATE):
     """keepalived.conf (or another of the role's templates) as
-    ansible.builtin.template writes it (its defaults: trim_blocks on,
-    lstrip_blocks off, trailing newline kept)."""
-    loader, variables = role_vars(overrides, hostname)
-    with open(template, encoding="utf-8") as handle:
-        source = handle.read()
-    templar = Templar(loader=loader, variables=variables).copy_with_new_env(
-        environment_class=AnsibleEnvironment,
-        searchpath=[os.path.dirname(template)],
-        newline_sequence="\n",
-        available_variables=variables,
-    )
-    # The role's vars use the collection's own filters, by FQCN.
-    templar.environment.filters.update(
-        {"halb.loadbalancer." + name: function for name, function in FilterModule().filters().items()}
-    )
-    return templar.do_template(
-        source,
-        preserve_trailing_newlines=True,
-        escape_backslashes=False,
-        overrides={"trim_blocks": True, "lstrip_blocks": False},
-    )
+    ansible.builtin.template writes it."""
+    return role_render.render("keepalived", template, overrides, hostname, FACTS)
 
 
 def unicast_peers(text):
@@ -130,14 +89,7 @@ def unicast_peers(text):
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_golden(case):
-    text = render(CASES[case])
-    golden = os.path.join(GOLDEN, case + ".conf")
-    if os.environ.get("HALB_UPDATE_GOLDEN"):
-        os.makedirs(GOLDEN, exist_ok=True)
-        with open(golden, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    with open(golden, encoding="utf-8") as handle:
-        assert text == handle.read(), "render changed; review and rerun with HALB_UPDATE_GOLDEN=1"
+    role_render.check_golden(render(CASES[case]), os.path.join(GOLDEN, case + ".conf"))
 
 
 def test_every_golden_file_has_a_case():

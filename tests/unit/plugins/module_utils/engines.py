@@ -2,12 +2,27 @@
 
 import os
 import shutil
+import socket
 import subprocess
 
 from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, render_haproxy, render_nginx
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def free_ports(count):
+    """count distinct free TCP ports on 127.0.0.1: every socket stays bound
+    until all are picked (one at a time, the kernel may hand out the same
+    port twice)."""
+    sockets = [socket.socket() for index in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def make_cert(directory):
