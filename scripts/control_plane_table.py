@@ -69,6 +69,15 @@ def render(path: str = RESULTS_FILE) -> str:
         lines.append("Rolling upgrade of the lab's %d backends (`halb.loadbalancer.rolling_upgrade`, each drained, its "
                      "service restarted, healthy again, back in rotation; %s): %.1f s."
                      % (rolling["backends"], last_label, rolling["seconds"]))  # fmt: skip
+    if "capacity" in last:
+        big = last["capacity"]
+        lines.append("%d servers in %d pools on the wide lab, behind one frontend that routes by path (a pool's 20 "
+                     "servers are the 4 backends on 5 ports, of which one answers; %s, roles at %s): cold converge "
+                     "%.1f s, re-run %.1f s (median of %d), %d tasks changed by a re-run (target 0: %s). Every run "
+                     "checks the configs (`haproxy -c`) and probes every pool from every LB node."
+                     % (big["servers"], big["pools"], last_label, big["commit"], big["cold"]["seconds"],
+                        big["rerun_median_s"], len(big["reruns"]), big["rerun_max_changed"],
+                        "met" if big["rerun_max_changed"] == 0 else "**missed**"))  # fmt: skip
     figures = last["render"]
     lines.append("Parse and render of %d servers in %d pools (%s, median of %d): HAProxy %.1f ms, nginx %.1f ms." % (
         figures["servers"], figures["pools"], last_label, figures["runs"], figures["haproxy"]["median_ms"],

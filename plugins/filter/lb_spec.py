@@ -78,16 +78,19 @@ def lb_tls_bundle_path(directory, name):
     return tls_bundle.bundle_path(directory, name)
 
 
-def lb_nofile_limit(maxconn):
-    """The open-files limit (LimitNOFILE=) an engine needs for maxconn."""
+def lb_nofile_limit(maxconn, servers=0):
+    """The open-files limit (LimitNOFILE=) an engine needs for maxconn and
+    `servers` servers in all its pools."""
     from ansible.errors import AnsibleFilterError as FilterError  # local: leaves the shared imports alone
 
     from ansible_collections.halb.loadbalancer.plugins.module_utils import engine_facts
 
     if isinstance(maxconn, str) and maxconn.strip().isdigit() and maxconn.strip().isascii():
         maxconn = int(maxconn.strip())
+    if isinstance(servers, str) and servers.strip().isdigit() and servers.strip().isascii():
+        servers = int(servers.strip())
     try:
-        return engine_facts.nofile_limit(maxconn)
+        return engine_facts.nofile_limit(maxconn, servers)
     except ValueError as exc:
         raise FilterError("lb_nofile_limit: %s" % exc) from exc
 

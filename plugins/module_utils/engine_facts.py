@@ -42,17 +42,24 @@ MAX_MAXCONN = 500000
 NOFILE_HEADROOM = 1024
 
 
-def nofile_limit(maxconn):
-    """The open-files limit (RLIMIT_NOFILE) an engine needs for maxconn.
+def nofile_limit(maxconn, servers=0):
+    """The open-files limit (RLIMIT_NOFILE) an engine needs for maxconn
+    connections to pools of `servers` servers in all.
 
     Each proxied connection holds two descriptors, the client's socket and
-    the server's: 2 * maxconn, plus NOFILE_HEADROOM for everything else.
-    That is how HAProxy sizes its own ulimit-n; for nginx, whose
-    worker_connections (= maxconn) already counts both sides, it is ample.
+    the server's: 2 * maxconn, plus NOFILE_HEADROOM for everything else,
+    plus two per server: HAProxy counts a health check and an agent check
+    socket for each when it sizes its own ulimit-n, and refuses to start
+    when the unit's limit is lower (seen with 1,000 servers: it wanted 9244
+    of a 9216 limit). For nginx, whose worker_connections (= maxconn)
+    already counts both sides and whose checks are passive, maxconn alone
+    is ample.
     """
     if isinstance(maxconn, bool) or not isinstance(maxconn, int) or maxconn < 1:
         raise ValueError("maxconn must be a whole number of at least 1, not %r" % (maxconn,))
-    return 2 * maxconn + NOFILE_HEADROOM
+    if isinstance(servers, bool) or not isinstance(servers, int) or servers < 0:
+        raise ValueError("servers must be a whole number of at least 0, not %r" % (servers,))
+    return 2 * maxconn + NOFILE_HEADROOM + 2 * servers
 
 
 def endpoint(address, port):

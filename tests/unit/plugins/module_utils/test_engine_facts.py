@@ -146,6 +146,18 @@ def test_nofile_limit(maxconn, limit):
     assert engine_facts.nofile_limit(maxconn) == limit
 
 
+def test_nofile_limit_counts_two_descriptors_per_server():
+    """HAProxy with 1,000 servers asked for more than 2 x maxconn + 1024
+    (9244 of 9216) and would not start."""
+    assert engine_facts.nofile_limit(4096, 1000) == 9216 + 2000
+
+
+@pytest.mark.parametrize("servers", [-1, True, "3", None])
+def test_nofile_limit_takes_a_server_count(servers):
+    with pytest.raises(ValueError, match="servers must be a whole number of at least 0"):
+        engine_facts.nofile_limit(4096, servers)
+
+
 def test_largest_maxconn_fits_the_kernels_default_descriptor_ceiling():
     # fs.nr_open defaults to 1048576; systemd refuses a LimitNOFILE above it.
     assert engine_facts.nofile_limit(engine_facts.MAX_MAXCONN) <= 1048576
