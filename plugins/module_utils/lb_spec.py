@@ -27,6 +27,7 @@ import re
 from collections import namedtuple
 
 from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, tls_policy
+from ansible_collections.halb.loadbalancer.plugins.module_utils import spec_fields as fields
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
     ENGINES,
     MAX_MAXCONN,
@@ -35,40 +36,20 @@ from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts imp
     WEIGHT_RANGE,
 )
 
+# The spec's public names that live in spec_fields, for the modules,
+# filters and tests that import them from here.
+from ansible_collections.halb.loadbalancer.plugins.module_utils.spec_fields import (  # noqa: F401
+    DNS_NAME_RE,
+    NAME_RE,
+    URL_PATH_CHARS,
+    URL_PATH_RE,
+    SpecError,
+    duration_ms,
+    file_path,
+    listen_address,
+)
+
 MODES = ("http", "tcp")
-# Every pattern ends in \Z, never "$": "$" also matches before a trailing
-# newline, and every string checked here ends up in a config file.
-NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}\Z")
-DURATION_RE = re.compile(r"([0-9]+)(ms|s|m|h)?\Z")
-DURATION_UNITS_MS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
-INTEGER_RE = re.compile(r"[+-]?[0-9]+\Z")
-PORT_RE = re.compile(r"[0-9]{1,5}\Z")
-# A DNS name: dot-separated labels of 1-63 letters, digits and inner
-# hyphens; the whole name at most 253 characters (DNS_NAME_MAX).
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-DNS_NAME_RE = re.compile(r"%s(?:\.%s)*\Z" % (_LABEL, _LABEL))
-DNS_NAME_MAX = 253
-# A certificate or key file: an absolute path of characters no config file
-# treats specially (no whitespace, quotes, ';', '{', '}', '#').
-FILE_PATH_RE = re.compile(r"/[A-Za-z0-9/._+@-]*\Z")
-# A URL path (RFC 3986 path characters): unreserved, %XX escapes, the
-# sub-delims except ';' and "'" (which end a directive or start a quoted
-# string in the engines' configs), ':', '@' and '/'.
-URL_PATH_RE = re.compile(r"/(?:[A-Za-z0-9._~!$&()*+,=:@/-]|%[0-9A-Fa-f]{2})*\Z")
-URL_PATH_CHARS = "letters, digits, / - . _ ~ ! $ & ( ) * + , = : @ and %XX escapes"
-
-
-class SpecError(ValueError):
-    """One invalid field: its path, what is wrong, how to fix it."""
-
-    def __init__(self, path, problem, fix=None):
-        self.path = path
-        self.problem = problem
-        self.fix = fix
-        message = "%s: %s" % (path, problem) if path else problem
-        if fix:
-            message += ". " + fix
-        super(SpecError, self).__init__(message)
 
 
 Server = namedtuple("Server", "name address port weight backup max_fails fail_timeout_ms drain")
@@ -94,195 +75,7 @@ Timeouts = namedtuple("Timeouts", "connect_ms client_ms server_ms http_request_m
 Spec = namedtuple("Spec", "engine frontends pools timeouts retries redispatch maxconn")
 
 
-# --- field readers ----------------------------------------------------------
-# Each takes the raw value and its path, and returns the normalized value or
-# raises SpecError.
-
-
-def _mapping(value, path):
-    if not isinstance(value, dict):
-        raise SpecError(path, "expected a mapping, got %s" % type(value).__name__)
-    return value
-
-
-def _no_unknown(data, path, known):
-    unknown = sorted(set(data) - set(known), key=str)
-    if unknown:
-        raise SpecError(
-            "%s.%s" % (path, unknown[0]) if path else unknown[0],
-            "unknown field",
-            "Known fields here: %s" % ", ".join(sorted(known)),
-        )
-
-
-def _list(value, path, allow_empty=True):
-    if value is None:
-        value = []
-    if not isinstance(value, list):
-        raise SpecError(path, "expected a list, got %s" % type(value).__name__)
-    if not value and not allow_empty:
-        raise SpecError(path, "must not be empty")
-    return value
-
-
-def _bool(value, path):
-    if isinstance(value, bool):
-        return value
-    raise SpecError(path, "%r is not a boolean" % (value,), "Use true or false")
-
-
-def _int(value, path, low=None, high=None, what=None, check_range=True):
-    """The one reader of integer fields.
-
-    Takes an int or a string of digits (Jinja templating often turns
-    numbers into strings); never a bool. `what` names the kind of number in
-    a range error ("a TCP port"); without it the error says "out of range".
-    check_range=False leaves the range to the caller (low and high then
-    only tell what to write instead of a non-number).
-    """
-    if isinstance(value, str) and INTEGER_RE.match(value.strip()):
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float):
-            problem = "%r must be a whole number" % (value,)
-        else:
-            problem = "%r must be a number" % (value,)
-        raise SpecError(path, problem, "Write %s" % _int_range(low, high))
-    if check_range and ((low is not None and value < low) or (high is not None and value > high)):
-        bounds = "(%s-%s)" % (low if low is not None else "...", high if high is not None else "...")
-        if what:
-            # e.g. "70000 is not a TCP port (1-65535)": the range says what to write.
-            raise SpecError(path, "%d is not %s %s" % (value, what, bounds))
-        raise SpecError(path, "%d is out of range %s" % (value, bounds), "Write %s" % _int_range(low, high))
-    return value
-
-
-def _int_range(low, high):
-    if low is not None and high is not None:
-        return "a whole number from %d to %d" % (low, high)
-    if low is not None:
-        return "a whole number of at least %d" % low
-    if high is not None:
-        return "a whole number of at most %d" % high
-    return "a whole number, e.g. 3"
-
-
-def _name(value, path):
-    if not isinstance(value, str) or not NAME_RE.match(value):
-        raise SpecError(
-            path,
-            "%r is not a valid name" % (value,),
-            "Use a letter, then letters, digits, '_' or '-' (at most 63 characters)",
-        )
-    return value
-
-
-def duration_ms(value, path):
-    """'500ms', '5s', '2m', '1h' or a bare number of milliseconds."""
-    if isinstance(value, bool):
-        raise SpecError(path, "%r is not a duration" % (value,), "Write e.g. 500ms, 5s or 1m")
-    if isinstance(value, int):
-        return value
-    match = DURATION_RE.match(value.strip()) if isinstance(value, str) else None
-    if not match:
-        raise SpecError(path, "%r is not a duration" % (value,), "Write e.g. 500ms, 5s or 1m")
-    return int(match.group(1)) * DURATION_UNITS_MS[match.group(2) or "ms"]
-
-
-def _whole_seconds(value, path):
-    ms = duration_ms(value, path)
-    if ms < 1000 or ms % 1000:
-        raise SpecError(
-            path, "%r is not a whole number of seconds" % (value,), "nginx counts it in seconds; write e.g. 10s"
-        )
-    return ms
-
-
-def _address(value, path):
-    """An IP address (IPv6 without brackets) or a DNS name."""
-    if not isinstance(value, str) or not value:
-        raise SpecError(path, "%r is not an address" % (value,), "Write an IP address or a DNS name")
-    if value.startswith("["):
-        raise SpecError(
-            path,
-            "%s has brackets" % value,
-            "Write the bare IPv6 address (%s); brackets are added where a URL needs them" % value.strip("[]"),
-        )
-    if "%" in value:
-        # ipaddress accepts any text after the %, newlines and ';' included.
-        raise SpecError(
-            path,
-            "%r has a zone index" % (value,),
-            "Write the address without %<interface>; link-local addresses are not supported",
-        )
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        pass
-    if ":" in value:
-        raise SpecError(path, "%r is not a valid IPv6 address" % (value,), "Write e.g. 2001:db8::11")
-    if len(value) > DNS_NAME_MAX or not DNS_NAME_RE.match(value) or re.match(r"[0-9.]+\Z", value):
-        raise SpecError(
-            path,
-            "%r is neither an IP address nor a DNS name" % (value,),
-            "Write an IP address (e.g. 192.0.2.11) or a DNS name of letters, digits, '-' and '.' "
-            "(labels of 1-63 characters, at most %d in all)" % DNS_NAME_MAX,
-        )
-    return value.lower()
-
-
-def _cidr(value, path):
-    if isinstance(value, str) and "%" not in value:
-        try:
-            return str(ipaddress.ip_network(value, strict=False))
-        except ValueError:
-            pass
-    raise SpecError(path, "%r is not a CIDR network" % (value,), "Write e.g. 10.0.0.0/8, 192.0.2.7/32 or 2001:db8::/32")
-
-
-def file_path(value, path, example="/etc/ssl/private/site.pem"):
-    """A file (certificate, key, unix socket), as it is written into the
-    engine's config or a command line."""
-    if not isinstance(value, str) or not value.startswith("/"):
-        raise SpecError(path, "%r is not an absolute path" % (value,), "Write e.g. %s" % example)
-    if ".." in value.split("/"):
-        raise SpecError(path, "%r has a '..' component" % (value,), "Write the path without '..'")
-    if not FILE_PATH_RE.match(value):
-        raise SpecError(
-            path,
-            "%r has characters a config file cannot take as they are" % (value,),
-            "Use an absolute path of letters, digits and / . _ - + @ only, e.g. %s" % example,
-        )
-    return value
-
-
-def listen_address(value, path):
-    """A local listening address, "IP:port" ("[IPv6]:port"), as the engines'
-    `bind`/`listen` take it; returns (ip, port)."""
-    example = "127.0.0.1:8901 or [::1]:8901"
-    host, sep, port = value.rpartition(":") if isinstance(value, str) else ("", "", "")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        host = ""  # a bare IPv6 address: the port is ambiguous
-    try:
-        address = ipaddress.ip_address(host) if sep and "%" not in host else None
-    except ValueError:
-        address = None
-    if address is None or not PORT_RE.match(port) or not 1 <= int(port) <= 65535:
-        raise SpecError(path, "%r is not an IP address and port" % (value,), "Write e.g. %s" % example)
-    return str(address), int(port)
-
-
-def _url_path(value, path, what, example):
-    """A URL path (health check, route prefix), as written into the config."""
-    if not isinstance(value, str) or not URL_PATH_RE.match(value):
-        raise SpecError(
-            path,
-            "%r is not %s" % (value, what),
-            "Start it with / and use only %s, e.g. %s" % (URL_PATH_CHARS, example),
-        )
-    return value
+# --- field readers (the generic ones are in spec_fields) --------------------
 
 
 def _strategy(value, path):
@@ -313,31 +106,31 @@ SERVER_FIELDS = ("name", "address", "port", "weight", "backup", "max_fails", "fa
 
 
 def _server(data, path, engine, index):
-    data = _mapping(data, path)
-    _no_unknown(data, path, SERVER_FIELDS)
+    data = fields.mapping(data, path)
+    fields.no_unknown(data, path, SERVER_FIELDS)
     if "address" not in data or "port" not in data:
         raise SpecError(path, "a server needs address and port", "e.g. {address: 192.0.2.11, port: 8080}")
-    address = _address(data["address"], path + ".address")
-    port = _int(data["port"], path + ".port", 1, 65535, "a TCP port")
+    address = fields.address(data["address"], path + ".address")
+    port = fields.as_int(data["port"], path + ".port", 1, 65535, "a TCP port")
     low, high = WEIGHT_RANGE[engine]
-    weight = _int(data.get("weight", 1), path + ".weight", low, high, check_range=False)
+    weight = fields.as_int(data.get("weight", 1), path + ".weight", low, high, check_range=False)
     if not low <= weight <= high:
         raise SpecError(
             path + ".weight",
             "%d is out of range for %s (%d-%d)" % (weight, engine, low, high),
             "0 (drain) exists only on HAProxy; use drain: true for nginx"
             if engine == "nginx" and weight == 0
-            else "Write %s" % _int_range(low, high),
+            else "Write %s" % fields.int_range(low, high),
         )
     return Server(
-        name=_name(data.get("name", "s%d" % (index + 1)), path + ".name"),
+        name=fields.name(data.get("name", "s%d" % (index + 1)), path + ".name"),
         address=address,
         port=port,
         weight=weight,
-        backup=_bool(data.get("backup", False), path + ".backup"),
-        max_fails=_int(data.get("max_fails", 3), path + ".max_fails", 0, 100),
-        fail_timeout_ms=_whole_seconds(data.get("fail_timeout", "10s"), path + ".fail_timeout"),
-        drain=_bool(data.get("drain", False), path + ".drain"),
+        backup=fields.as_bool(data.get("backup", False), path + ".backup"),
+        max_fails=fields.as_int(data.get("max_fails", 3), path + ".max_fails", 0, 100),
+        fail_timeout_ms=fields.whole_seconds(data.get("fail_timeout", "10s"), path + ".fail_timeout"),
+        drain=fields.as_bool(data.get("drain", False), path + ".drain"),
     )
 
 
@@ -345,21 +138,23 @@ HEALTH_FIELDS = ("enabled", "path", "expected_status", "interval", "timeout", "f
 
 
 def _health_check(data, path):
-    data = _mapping(data or {}, path)
-    _no_unknown(data, path, HEALTH_FIELDS)
-    hc_path = _url_path(data.get("path", "/health"), path + ".path", "a URL path", "/health")
+    data = fields.mapping(data or {}, path)
+    fields.no_unknown(data, path, HEALTH_FIELDS)
+    hc_path = fields.url_path(data.get("path", "/health"), path + ".path", "a URL path", "/health")
     interval = duration_ms(data.get("interval", "2s"), path + ".interval")
     timeout = duration_ms(data.get("timeout", "2s"), path + ".timeout")
     if interval < 100:
         raise SpecError(path + ".interval", "%d ms is too short" % interval, "Check at most every 100ms")
     return HealthCheck(
-        enabled=_bool(data.get("enabled", True), path + ".enabled"),
+        enabled=fields.as_bool(data.get("enabled", True), path + ".enabled"),
         path=hc_path,
-        expected_status=_int(data.get("expected_status", 200), path + ".expected_status", 100, 599, "an HTTP status"),
+        expected_status=fields.as_int(
+            data.get("expected_status", 200), path + ".expected_status", 100, 599, "an HTTP status"
+        ),
         interval_ms=interval,
         timeout_ms=timeout,
-        fall=_int(data.get("fall", 3), path + ".fall", 1, 100),
-        rise=_int(data.get("rise", 2), path + ".rise", 1, 100),
+        fall=fields.as_int(data.get("fall", 3), path + ".fall", 1, 100),
+        rise=fields.as_int(data.get("rise", 2), path + ".rise", 1, 100),
     )
 
 
@@ -372,8 +167,8 @@ def _fastest(data, path, strategy):
     if data is not None and strategy != "fastest_response":
         raise SpecError(path, "these settings are for strategy fastest_response, the pool's is %s" % strategy,
                         "Remove them, or set strategy: fastest_response")  # fmt: skip
-    data = _mapping(data or {}, path)
-    _no_unknown(data, path, FASTEST_FIELDS)
+    data = fields.mapping(data or {}, path)
+    fields.no_unknown(data, path, FASTEST_FIELDS)
     values = dict(half_life=balancer_lua.DEFAULT_HALF_LIFE_MS, probe_interval=balancer_lua.DEFAULT_PROBE_INTERVAL_MS)
     for field in ("half_life", "probe_interval"):
         if field in data:
@@ -386,17 +181,17 @@ def _fastest(data, path, strategy):
                 )
     return FastestResponse(
         half_life_ms=values["half_life"],
-        penalty=_int(data.get("penalty", balancer_lua.DEFAULT_PENALTY), path + ".penalty", 1, 10),
+        penalty=fields.as_int(data.get("penalty", balancer_lua.DEFAULT_PENALTY), path + ".penalty", 1, 10),
         probe_interval_ms=values["probe_interval"],
     )
 
 
 def _pool(data, path, engine):
-    data = _mapping(data, path)
-    _no_unknown(data, path, POOL_FIELDS)
+    data = fields.mapping(data, path)
+    fields.no_unknown(data, path, POOL_FIELDS)
     if "name" not in data:
         raise SpecError(path + ".name", "missing", "Every pool needs a name, e.g. name: shop")
-    servers_raw = _list(data.get("servers"), path + ".servers")
+    servers_raw = fields.as_list(data.get("servers"), path + ".servers")
     if not servers_raw:
         raise SpecError(path + ".servers", "the pool is empty", "List at least one server")
     servers = tuple(_server(s, "%s.servers[%d]" % (path, i), engine, i) for i, s in enumerate(servers_raw))
@@ -429,11 +224,11 @@ def _pool(data, path, engine):
         )
     strategy = _strategy(data.get("strategy", "round_robin"), path + ".strategy")
     return Pool(
-        name=_name(data["name"], path + ".name"),
+        name=fields.name(data["name"], path + ".name"),
         strategy=strategy,
         servers=servers,
         health_check=_health_check(data.get("health_check"), path + ".health_check"),
-        keepalive=_int(data.get("keepalive", 32), path + ".keepalive", 0, 10000),
+        keepalive=fields.as_int(data.get("keepalive", 32), path + ".keepalive", 0, 10000),
         fastest=_fastest(data.get("fastest_response"), path + ".fastest_response", strategy),
     )
 
@@ -441,7 +236,7 @@ def _pool(data, path, engine):
 TLS_FIELDS = ("enabled", "certificate", "key", "min_version", "ciphers", "hsts", "redirect_http", "sni")
 SNI_FIELDS = ("names", "certificate", "key")
 # A server name as SNI carries it: a DNS name, or "*." and one.
-SNI_NAME_RE = re.compile(r"(?:\*\.)?%s(?:\.%s)*\Z" % (_LABEL, _LABEL))
+SNI_NAME_RE = re.compile(r"(?:\*\.)?%s(?:\.%s)*\Z" % (fields.LABEL, fields.LABEL))
 HSTS_FIELDS = ("max_age", "include_subdomains", "preload")
 
 
@@ -451,22 +246,22 @@ def _hsts(value, path):
         return None
     if value is None or value is True:
         value = {}
-    data = _mapping(value, path)
-    _no_unknown(data, path, HSTS_FIELDS)
+    data = fields.mapping(value, path)
+    fields.no_unknown(data, path, HSTS_FIELDS)
     return Hsts(
-        max_age_s=_int(data.get("max_age", tls_policy.HSTS_MAX_AGE_S), path + ".max_age", 0, 2**31 - 1,
+        max_age_s=fields.as_int(data.get("max_age", tls_policy.HSTS_MAX_AGE_S), path + ".max_age", 0, 2**31 - 1,
                        "a number of seconds"),
-        include_subdomains=_bool(data.get("include_subdomains", False), path + ".include_subdomains"),
-        preload=_bool(data.get("preload", False), path + ".preload"),
+        include_subdomains=fields.as_bool(data.get("include_subdomains", False), path + ".include_subdomains"),
+        preload=fields.as_bool(data.get("preload", False), path + ".preload"),
     )  # fmt: skip
 
 
 def _tls(data, path, engine):
     if data is None or data is False:
         return None
-    data = _mapping(data, path)
-    _no_unknown(data, path, TLS_FIELDS)
-    if not _bool(data.get("enabled", True), path + ".enabled"):
+    data = fields.mapping(data, path)
+    fields.no_unknown(data, path, TLS_FIELDS)
+    if not fields.as_bool(data.get("enabled", True), path + ".enabled"):
         for field in ("hsts", "redirect_http", "sni"):
             if data.get(field) not in (None, False, []):
                 raise SpecError(path + "." + field, "needs TLS, and tls.enabled is false",
@@ -490,7 +285,7 @@ def _tls(data, path, engine):
                         "or leave it out for Mozilla's intermediate list")  # fmt: skip
     redirect = data.get("redirect_http", False)
     if redirect is not False and redirect is not None:
-        redirect = _int(redirect, path + ".redirect_http", 1, 65535, "a TCP port")
+        redirect = fields.as_int(redirect, path + ".redirect_http", 1, 65535, "a TCP port")
     else:
         redirect = None
     return Tls(certificate=cert, key=key, min_version=min_version, ciphers=ciphers,
@@ -528,16 +323,16 @@ def _sni(value, path, engine):
     """Certificates beside the default one, each for the server names a
     client asks for (SNI); a name asked for by no entry gets the default."""
     entries, seen = [], {}
-    for i, raw in enumerate(_list(value, path)):
+    for i, raw in enumerate(fields.as_list(value, path)):
         epath = "%s[%d]" % (path, i)
-        raw = _mapping(raw, epath)
-        _no_unknown(raw, epath, SNI_FIELDS)
-        names = _list(raw.get("names"), epath + ".names")
+        raw = fields.mapping(raw, epath)
+        fields.no_unknown(raw, epath, SNI_FIELDS)
+        names = fields.as_list(raw.get("names"), epath + ".names")
         if not names:
             raise SpecError(epath + ".names", "is empty", "List the server names this certificate is for")
         for j, name in enumerate(names):
             npath = "%s.names[%d]" % (epath, j)
-            if not isinstance(name, str) or len(name) > DNS_NAME_MAX or not SNI_NAME_RE.match(name):
+            if not isinstance(name, str) or len(name) > fields.DNS_NAME_MAX or not SNI_NAME_RE.match(name):
                 raise SpecError(npath, "%r is not a server name" % (name,),
                                 "Write a DNS name, e.g. admin.shop.example or *.shop.example")  # fmt: skip
             if name.lower() in seen:
@@ -558,15 +353,15 @@ def _rate_limit(value, path):
     a mapping of RATE_LIMIT_FIELDS. The burst defaults to one second's
     worth: a page's parallel requests pass, a flood does not."""
     if isinstance(value, dict):
-        _no_unknown(value, path, RATE_LIMIT_FIELDS)
+        fields.no_unknown(value, path, RATE_LIMIT_FIELDS)
         if "requests_per_second" not in value:
             raise SpecError(path + ".requests_per_second", "is required", "Give the requests per second per client")
-        rate = _int(value["requests_per_second"], path + ".requests_per_second", 1, RATE_LIMIT_MAX,
+        rate = fields.as_int(value["requests_per_second"], path + ".requests_per_second", 1, RATE_LIMIT_MAX,
                     "a request rate per client and second")  # fmt: skip
-        burst = _int(value.get("burst", rate), path + ".burst", 0, RATE_LIMIT_MAX, "a number of requests")
-        status = _int(value.get("status", 429), path + ".status", 400, 599, "an HTTP error status")
+        burst = fields.as_int(value.get("burst", rate), path + ".burst", 0, RATE_LIMIT_MAX, "a number of requests")
+        status = fields.as_int(value.get("status", 429), path + ".status", 400, 599, "an HTTP error status")
         return RateLimit(rate, burst, status)
-    rate = _int(0 if value is None else value, path, 0, RATE_LIMIT_MAX, "a request rate per client and second")
+    rate = fields.as_int(0 if value is None else value, path, 0, RATE_LIMIT_MAX, "a request rate per client and second")
     return RateLimit(rate, rate, 429) if rate else None
 
 
@@ -599,17 +394,17 @@ def _cache(data, path, engine):
         return Cache(False, 0, 0, 0, BYPASS_ANY)
     if data is True:
         data = {}
-    data = _mapping(data, path)
-    _no_unknown(data, path, CACHE_FIELDS)
-    enabled = _bool(data.get("enabled", True), path + ".enabled")
-    size_mb = _int(data.get("size_mb", 64), path + ".size_mb", 1, 4095)
+    data = fields.mapping(data, path)
+    fields.no_unknown(data, path, CACHE_FIELDS)
+    enabled = fields.as_bool(data.get("enabled", True), path + ".enabled")
+    size_mb = fields.as_int(data.get("size_mb", 64), path + ".size_mb", 1, 4095)
     if engine == "nginx" and "max_object_kb" in data:
         raise SpecError(
             path + ".max_object_kb",
             "not supported by nginx open source (proxy_cache has no per-object size limit)",
             "Remove it for the nginx engine; size_mb bounds the whole cache",
         )
-    max_object_kb = _int(data.get("max_object_kb", 512), path + ".max_object_kb", 1, 1048576)
+    max_object_kb = fields.as_int(data.get("max_object_kb", 512), path + ".max_object_kb", 1, 1048576)
     if engine == "haproxy" and max_object_kb > 2048:
         # HAProxy's cache keeps objects in shared memory and is meant for small ones.
         raise SpecError(
@@ -641,21 +436,22 @@ ACCESS_LOG_LEVELS = ("all", "errors", "off")
 
 def _cidrs(data, path, field):
     return tuple(
-        _cidr(c, "%s.%s[%d]" % (path, field, i)) for i, c in enumerate(_list(data.get(field), path + "." + field))
+        fields.cidr(c, "%s.%s[%d]" % (path, field, i))
+        for i, c in enumerate(fields.as_list(data.get(field), path + "." + field))
     )
 
 
 def _acl(value, path):
     """Who may connect: deny wins, then a non-empty allow list must match.
     paths: the same for requests whose path starts with prefix, on top."""
-    data = _mapping(value or {}, path)
-    _no_unknown(data, path, ("allow", "deny", "paths"))
+    data = fields.mapping(value or {}, path)
+    fields.no_unknown(data, path, ("allow", "deny", "paths"))
     paths, seen = [], {}
-    for i, raw in enumerate(_list(data.get("paths"), path + ".paths")):
+    for i, raw in enumerate(fields.as_list(data.get("paths"), path + ".paths")):
         ppath = "%s.paths[%d]" % (path, i)
-        raw = _mapping(raw, ppath)
-        _no_unknown(raw, ppath, ("prefix", "allow", "deny"))
-        prefix = _url_path(raw.get("prefix"), ppath + ".prefix", "a URL path prefix", "/admin")
+        raw = fields.mapping(raw, ppath)
+        fields.no_unknown(raw, ppath, ("prefix", "allow", "deny"))
+        prefix = fields.url_path(raw.get("prefix"), ppath + ".prefix", "a URL path prefix", "/admin")
         if prefix in seen:
             raise SpecError(ppath + ".prefix", "%s is already listed at paths[%d]" % (prefix, seen[prefix]),
                             "Merge the two rules")  # fmt: skip
@@ -683,9 +479,9 @@ def _security_headers(value, path):
     """((name, value), ...) to add to every answer; () for none."""
     if value is None or value is False:
         return ()
-    data = {} if value is True else _mapping(value, path)
+    data = {} if value is True else fields.mapping(value, path)
     known = dict(SECURITY_HEADERS)
-    _no_unknown(data, path, tuple(known))
+    fields.no_unknown(data, path, tuple(known))
     out = []
     for name, default in SECURITY_HEADERS:
         header = data.get(name, default)
@@ -699,28 +495,28 @@ def _security_headers(value, path):
 
 
 def _frontend(data, path, engine, pool_names):
-    data = _mapping(data, path)
-    _no_unknown(data, path, FRONTEND_FIELDS)
-    name = _name(data.get("name", "fe%s" % path.split("[")[-1].rstrip("]")), path + ".name")
+    data = fields.mapping(data, path)
+    fields.no_unknown(data, path, FRONTEND_FIELDS)
+    name = fields.name(data.get("name", "fe%s" % path.split("[")[-1].rstrip("]")), path + ".name")
     mode = data.get("mode", "http")
     if mode not in MODES:
         raise SpecError(path + ".mode", "unknown mode %r" % (mode,), "Use http or tcp")
     bind = data.get("bind", "*")
     if bind not in ("*", "::"):
-        bind = _address(bind, path + ".bind")
+        bind = fields.address(bind, path + ".bind")
     tls = _tls(data.get("tls"), path + ".tls", engine)
-    port = _int(data.get("port", 443 if tls else 80), path + ".port", 1, 65535, "a TCP port")
+    port = fields.as_int(data.get("port", 443 if tls else 80), path + ".port", 1, 65535, "a TCP port")
     pool = _pool_ref(data.get("pool"), path + ".pool", pool_names)
     acl = _acl(data.get("acl"), path + ".acl")
     rate_limit = _rate_limit(data.get("rate_limit"), path + ".rate_limit")
     cache = _cache(data.get("cache"), path + ".cache", engine)
-    websocket = _bool(data.get("websocket", False), path + ".websocket")
+    websocket = fields.as_bool(data.get("websocket", False), path + ".websocket")
     routes = []
-    for i, raw in enumerate(_list(data.get("routes"), path + ".routes")):
+    for i, raw in enumerate(fields.as_list(data.get("routes"), path + ".routes")):
         rpath = "%s.routes[%d]" % (path, i)
-        raw = _mapping(raw, rpath)
-        _no_unknown(raw, rpath, ("path_prefix", "pool"))
-        prefix = _url_path(raw.get("path_prefix"), rpath + ".path_prefix", "a URL path prefix", "/payments")
+        raw = fields.mapping(raw, rpath)
+        fields.no_unknown(raw, rpath, ("path_prefix", "pool"))
+        prefix = fields.url_path(raw.get("path_prefix"), rpath + ".path_prefix", "a URL path prefix", "/payments")
         routes.append(Route(prefix, _pool_ref(raw.get("pool"), rpath + ".pool", pool_names)))
     if mode == "tcp" and tls and (tls.redirect_http or ("hsts" in (data.get("tls") or {}) and tls.hsts)):
         field = "redirect_http" if tls.redirect_http else "hsts"
@@ -767,8 +563,8 @@ TIMEOUT_DEFAULTS = {
 
 
 def _timeouts(data, path):
-    data = _mapping(data or {}, path)
-    _no_unknown(data, path, TIMEOUT_FIELDS)
+    data = fields.mapping(data or {}, path)
+    fields.no_unknown(data, path, TIMEOUT_FIELDS)
     values = {}
     for field in TIMEOUT_FIELDS:
         ms = duration_ms(data.get(field, TIMEOUT_DEFAULTS[field]), "%s.%s" % (path, field))
@@ -792,9 +588,9 @@ def parse(data, engine):
     """Validate and normalize a spec for one engine; raise SpecError."""
     if engine not in ENGINES:
         raise SpecError("engine", "unknown engine %r" % (engine,), "Use haproxy or nginx")
-    data = _mapping(data, "spec")
-    _no_unknown(data, "", SPEC_FIELDS)
-    pools_raw = _list(data.get("pools"), "pools")
+    data = fields.mapping(data, "spec")
+    fields.no_unknown(data, "", SPEC_FIELDS)
+    pools_raw = fields.as_list(data.get("pools"), "pools")
     if not pools_raw:
         raise SpecError("pools", "no pools defined", "Define at least one pool with servers")
     pools = tuple(_pool(p, "pools[%d]" % i, engine) for i, p in enumerate(pools_raw))
@@ -808,7 +604,7 @@ def parse(data, engine):
             raise SpecError("pools[%d].name" % i, "names starting with %s are the rate limits' own tables"
                             % RATE_TABLE_PREFIX, "Rename the pool")  # fmt: skip
         pool_names[pool.name] = i
-    frontends_raw = _list(data.get("frontends"), "frontends")
+    frontends_raw = fields.as_list(data.get("frontends"), "frontends")
     if not frontends_raw:
         raise SpecError("frontends", "no frontends defined", "Define at least one frontend with a port and a pool")
     frontends = tuple(_frontend(f, "frontends[%d]" % i, engine, pool_names) for i, f in enumerate(frontends_raw))
@@ -832,15 +628,15 @@ def parse(data, engine):
         frontends=frontends,
         pools=pools,
         timeouts=_timeouts(data.get("timeouts"), "timeouts"),
-        retries=_int(data.get("retries", 3), "retries", 0, 100),
-        redispatch=_bool(data.get("redispatch", True), "redispatch"),
+        retries=fields.as_int(data.get("retries", 3), "retries", 0, 100),
+        redispatch=fields.as_bool(data.get("redispatch", True), "redispatch"),
         maxconn=_maxconn(data.get("maxconn", 4096)),
     )
     return spec
 
 
 def _maxconn(value):
-    maxconn = _int(value, "maxconn", 1)
+    maxconn = fields.as_int(value, "maxconn", 1)
     if maxconn > MAX_MAXCONN:
         # Why this limit: see MAX_MAXCONN in engine_facts.
         raise SpecError(
