@@ -28,6 +28,7 @@ from collections import namedtuple
 
 from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, tls_policy
 from ansible_collections.halb.loadbalancer.plugins.module_utils import spec_fields as fields
+from ansible_collections.halb.loadbalancer.plugins.module_utils import spec_routing
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
     ENGINES,
     MAX_MAXCONN,
@@ -54,7 +55,12 @@ MODES = ("http", "tcp")
 
 Server = namedtuple("Server", "name address port weight backup max_fails fail_timeout_ms drain")
 HealthCheck = namedtuple("HealthCheck", "enabled path expected_status interval_ms timeout_ms fall rise")
-Pool = namedtuple("Pool", "name strategy servers health_check keepalive fastest")
+# persistence: spec_routing.Persistence or None. slow_start_ms: 0 for none.
+# connect_ms, server_ms, retries: the pool's own, or None for the spec's.
+Pool = namedtuple(
+    "Pool",
+    "name strategy servers health_check keepalive fastest persistence slow_start_ms connect_ms server_ms retries",
+)
 FastestResponse = namedtuple("FastestResponse", "half_life_ms penalty probe_interval_ms")
 Tls = namedtuple("Tls", "certificate key min_version ciphers hsts redirect_http sni")
 # A certificate served to clients that ask for one of `names` by SNI.
@@ -70,7 +76,7 @@ Cache = namedtuple("Cache", "enabled size_mb max_object_kb ttl_s bypass_cookies"
 Frontend = namedtuple(
     "Frontend", "name bind port mode pool tls acl rate_limit cache websocket routes security_headers access_log"
 )
-Route = namedtuple("Route", "path_prefix pool")
+Route = spec_routing.Route
 Timeouts = namedtuple("Timeouts", "connect_ms client_ms server_ms http_request_ms tunnel_ms reload_grace_ms")
 Spec = namedtuple("Spec", "engine frontends pools timeouts retries redispatch maxconn")
 
@@ -158,7 +164,11 @@ def _health_check(data, path):
     )
 
 
-POOL_FIELDS = ("name", "strategy", "servers", "health_check", "keepalive", "fastest_response")
+POOL_FIELDS = (
+    "name", "strategy", "servers", "health_check", "keepalive", "fastest_response", "persistence", "slow_start",
+    "timeouts", "retries",
+)  # fmt: skip
+POOL_TIMEOUT_FIELDS = ("connect", "server")
 FASTEST_FIELDS = ("half_life", "penalty", "probe_interval")
 
 
@@ -223,14 +233,54 @@ def _pool(data, path, engine):
             "Set backup: false on at least one server",
         )
     strategy = _strategy(data.get("strategy", "round_robin"), path + ".strategy")
+    health_check = _health_check(data.get("health_check"), path + ".health_check")
+    timeouts = fields.mapping(data.get("timeouts") or {}, path + ".timeouts")
+    fields.no_unknown(timeouts, path + ".timeouts", POOL_TIMEOUT_FIELDS)
+    pool_timeouts = dict((field, _positive_ms(timeouts, field, path + ".timeouts")) for field in POOL_TIMEOUT_FIELDS)
+    persistence = spec_routing.parse_persistence(
+        data.get("persistence"), path + ".persistence", engine, strategy, "strategy" in data
+    )
+    spec_routing.check_backup_servers(persistence, servers, path, engine)
     return Pool(
         name=fields.name(data["name"], path + ".name"),
         strategy=strategy,
         servers=servers,
-        health_check=_health_check(data.get("health_check"), path + ".health_check"),
+        health_check=health_check,
         keepalive=fields.as_int(data.get("keepalive", 32), path + ".keepalive", 0, 10000),
         fastest=_fastest(data.get("fastest_response"), path + ".fastest_response", strategy),
+        persistence=persistence,
+        slow_start_ms=_slow_start(data.get("slow_start"), path + ".slow_start", engine, health_check),
+        connect_ms=pool_timeouts["connect"],
+        server_ms=pool_timeouts["server"],
+        retries=fields.as_int(data["retries"], path + ".retries", 0, 100) if "retries" in data else None,
     )
+
+
+def _positive_ms(data, field, path):
+    """A duration of the mapping, or None when it is not there."""
+    if field not in data:
+        return None
+    ms = fields.duration_ms(data[field], path + "." + field)
+    if ms < 1:
+        raise SpecError(path + "." + field, "must be longer than 0")
+    return ms
+
+
+def _slow_start(value, path, engine, health_check):
+    """How long a server back from down takes to reach its full weight."""
+    if value in (None, False, 0, "0", "0s"):
+        return 0
+    if engine == "nginx":
+        raise SpecError(path, "is not supported by nginx open source (server slow_start is NGINX Plus): a "
+                        "server back from down gets its full share at once",
+                        "Remove slow_start, or use HAProxy")  # fmt: skip
+    if not health_check.enabled:
+        raise SpecError(path, "needs health checks: the ramp starts when a check finds the server up again",
+                        "Turn health_check on, or remove slow_start")  # fmt: skip
+    ms = fields.duration_ms(value, path)
+    if not 1000 <= ms <= 3600000:
+        raise SpecError(path, "%s is out of range (1s-1h)" % value, "Write e.g. slow_start: 30s")
+    return ms
 
 
 TLS_FIELDS = ("enabled", "certificate", "key", "min_version", "ciphers", "hsts", "redirect_http", "sni")
@@ -511,13 +561,11 @@ def _frontend(data, path, engine, pool_names):
     rate_limit = _rate_limit(data.get("rate_limit"), path + ".rate_limit")
     cache = _cache(data.get("cache"), path + ".cache", engine)
     websocket = fields.as_bool(data.get("websocket", False), path + ".websocket")
-    routes = []
-    for i, raw in enumerate(fields.as_list(data.get("routes"), path + ".routes")):
-        rpath = "%s.routes[%d]" % (path, i)
-        raw = fields.mapping(raw, rpath)
-        fields.no_unknown(raw, rpath, ("path_prefix", "pool"))
-        prefix = fields.url_path(raw.get("path_prefix"), rpath + ".path_prefix", "a URL path prefix", "/payments")
-        routes.append(Route(prefix, _pool_ref(raw.get("pool"), rpath + ".pool", pool_names)))
+    routes = tuple(
+        spec_routing.parse_route(raw, "%s.routes[%d]" % (path, i), lambda value, at: _pool_ref(value, at, pool_names))
+        for i, raw in enumerate(fields.as_list(data.get("routes"), path + ".routes"))
+    )
+    spec_routing.check_shadowed(routes, path + ".routes")
     if mode == "tcp" and tls and (tls.redirect_http or ("hsts" in (data.get("tls") or {}) and tls.hsts)):
         field = "redirect_http" if tls.redirect_http else "hsts"
         raise SpecError(path + ".tls." + field, "needs mode: http", "Leave %s out of a TCP frontend" % field)
@@ -543,7 +591,7 @@ def _frontend(data, path, engine, pool_names):
         ):
             if on:
                 raise SpecError(path + "." + field, "needs mode: http", "HTTP features do not apply to a TCP frontend")
-    return Frontend(name, bind, port, mode, pool, tls, acl, rate_limit, cache, websocket, tuple(routes),
+    return Frontend(name, bind, port, mode, pool, tls, acl, rate_limit, cache, websocket, routes,
                     security_headers, access_log)  # fmt: skip
 
 
@@ -616,13 +664,8 @@ def parse(data, engine):
     _check_pool_modes(frontends)
     for fe in frontends:
         for pool_name in (fe.pool,) + tuple(r.pool for r in fe.routes):
-            if fe.mode == "tcp" and pools[pool_names[pool_name]].strategy == "fastest_response":
-                raise SpecError(
-                    "pools[%d].strategy" % pool_names[pool_name],
-                    "fastest_response measures HTTP response times, but pool %r serves the TCP frontend %s"
-                    % (pool_name, fe.name),
-                    "Use least_connections for TCP pools",
-                )
+            if fe.mode == "tcp":
+                _check_tcp_pool(pools[pool_names[pool_name]], pool_names[pool_name], fe)
     spec = Spec(
         engine=engine,
         frontends=frontends,
@@ -633,6 +676,20 @@ def parse(data, engine):
         maxconn=_maxconn(data.get("maxconn", 4096)),
     )
     return spec
+
+
+def _check_tcp_pool(pool, index, fe):
+    """What a pool served by a TCP frontend cannot do: read HTTP."""
+    if pool.strategy == "fastest_response":
+        raise SpecError(
+            "pools[%d].strategy" % index,
+            "fastest_response measures HTTP response times, but pool %r serves the TCP frontend %s"
+            % (pool.name, fe.name),
+            "Use least_connections for TCP pools",
+        )
+    if pool.persistence and pool.persistence.by in spec_routing.HTTP_ONLY:
+        raise SpecError("pools[%d].persistence.by" % index, "%s reads HTTP, but pool %r serves the TCP frontend %s"
+                        % (pool.persistence.by, pool.name, fe.name), "Use by: source for TCP pools")  # fmt: skip
 
 
 def _maxconn(value):

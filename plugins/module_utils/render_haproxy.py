@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, lb_spec, tls_policy
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, lb_spec, spec_routing, tls_policy
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
     HEALTH_PATH,
     endpoint,
@@ -27,6 +27,10 @@ BALANCE = {
     # balancer_lua); roundrobin only stands in when that server is down.
     "fastest_response": "roundrobin",
 }
+
+# Persistence by hashing: what each kind hashes, as HAProxy's balance
+# algorithm (%s: the cookie or header name).
+HASH_BALANCE = {"app_cookie": "hash req.cook(%s)", "header": "hdr(%s)", "source": "source", "uri": "uri whole"}
 
 # The methods nginx never passes to the next server once sent
 # (proxy_next_upstream without non_idempotent): the twin rule for HAProxy.
@@ -236,9 +240,31 @@ def _frontend(fe):
             "    http-response set-header X-Cache-Status HIT if { res.cache_hit }",
             "    http-response set-header X-Cache-Status MISS unless { res.cache_hit }",
         ]
-    for route in fe.routes:
-        lines.append("    use_backend %s if { path_beg %s }" % (route.pool, route.path_prefix))
+    lines += _routes(fe)
     lines.append("    default_backend %s" % fe.pool)
+    return lines
+
+
+def _routes(fe):
+    """The routing rules, in order: HAProxy takes the first use_backend
+    whose condition holds (lb_spec rules out a rule that never would)."""
+    lines = []
+    if any(route.host for route in fe.routes):
+        lines += [
+            "    # The Host header without its port, in lower case: what host rules match.",
+            "    http-request set-var(txn.halb_host) req.hdr(host),field(1,:),lower",
+        ]
+    for route in fe.routes:
+        conditions = []
+        if route.host and route.host.startswith("*."):
+            conditions.append("{ var(txn.halb_host) -m end %s }" % route.host[1:])
+        elif route.host:
+            conditions.append("{ var(txn.halb_host) -m str %s }" % route.host)
+        if route.path is not None:
+            conditions.append("{ path %s }" % route.path)
+        elif route.path_prefix != "/":
+            conditions.append("{ path_beg %s }" % route.path_prefix)
+        lines.append("    use_backend %s if %s" % (route.pool, " ".join(conditions)))
     return lines
 
 
@@ -297,9 +323,40 @@ def _fastest(pool):
     return lines + ["    http-response set-var(txn.halb_seen) " + observe % (module, pool.name)]
 
 
+def _balance(pool):
+    """The balance line, and what persistence adds to the backend."""
+    persistence = pool.persistence
+    if persistence is None or persistence.by == "cookie":
+        lines = ["    balance %s" % BALANCE[pool.strategy]]
+        if persistence:
+            lines += [
+                "    # Sticky: the first answer sets a cookie naming its server; a request",
+                "    # whose server is down goes to another and gets a new cookie.",
+                "    cookie %s insert indirect nocache httponly" % persistence.name,
+            ]
+        return lines
+    return ["    # " + line for line in spec_routing.hash_comment(persistence)] + [
+        "    balance %s" % (HASH_BALANCE[persistence.by] % persistence.name if persistence.name else
+                           HASH_BALANCE[persistence.by]),
+        "    hash-type consistent",
+    ]  # fmt: skip
+
+
+def _pool_overrides(pool):
+    """The pool's own timeouts and retries, where it sets them."""
+    lines = []
+    if pool.retries is not None:
+        lines.append("    retries %d" % pool.retries)
+    if pool.connect_ms is not None:
+        lines.append("    timeout connect %dms" % pool.connect_ms)
+    if pool.server_ms is not None:
+        lines.append("    timeout server %dms" % pool.server_ms)
+    return lines
+
+
 def _backend(pool, mode):
     lines = ["", "backend %s" % pool.name, "    mode %s" % mode]
-    lines.append("    balance %s" % BALANCE[pool.strategy])
+    lines += _balance(pool) + _pool_overrides(pool)
     if mode == "http":
         lines += _l7_retries()
     if pool.strategy == "fastest_response":
@@ -314,7 +371,8 @@ def _backend(pool, mode):
                 "    http-check expect status %d" % hc.expected_status,
             ]
         lines.append("    timeout check %dms" % hc.timeout_ms)
-        lines.append("    default-server inter %dms fall %d rise %d" % (hc.interval_ms, hc.fall, hc.rise))
+        slowstart = " slowstart %dms" % pool.slow_start_ms if pool.slow_start_ms else ""
+        lines.append("    default-server inter %dms fall %d rise %d%s" % (hc.interval_ms, hc.fall, hc.rise, slowstart))
         check = " check"
     for server in pool.servers:
         # A drained server keeps its sessions but gets no new ones (weight 0).
@@ -322,6 +380,8 @@ def _backend(pool, mode):
         line = "    server %s %s%s weight %d" % (server.name, endpoint(server.address, server.port), check, weight)
         if server.backup:
             line += " backup"
+        if pool.persistence and pool.persistence.by == "cookie":
+            line += " cookie %s" % server.name
         lines.append(line)
     return lines
 

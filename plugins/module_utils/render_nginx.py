@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, lb_spec, tls_policy
+from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, lb_spec, spec_routing, tls_policy
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
     HEALTH_PATH,
     endpoint,
@@ -126,7 +126,7 @@ def _lua_pools(spec, fastest):
             continue
         lines.append(
             "    %s = {tries = %d, half_life = %s, penalty = %s, probe_interval = %s, peers = {"
-            % (pool.name, spec.retries + 1, pool.fastest.half_life_ms / 1000.0, pool.fastest.penalty,
+            % (pool.name, _tries(pool, spec), pool.fastest.half_life_ms / 1000.0, pool.fastest.penalty,
                pool.fastest.probe_interval_ms / 1000.0)
         )  # fmt: skip
         for server in pool.servers:
@@ -161,9 +161,27 @@ def _lua_http(spec, opts, fastest):
     )
 
 
+def _tries(pool, spec):
+    """How many servers a request may try: the first and the retries."""
+    return (spec.retries if pool.retries is None else pool.retries) + 1
+
+
+def _hash_key(persistence):
+    """The nginx variable a hashed persistence keys on."""
+    if persistence.by == "app_cookie":
+        return "$cookie_%s" % persistence.name
+    if persistence.by == "header":
+        return "$http_%s" % persistence.name.lower().replace("-", "_")
+    return {"source": "$remote_addr", "uri": "$request_uri"}[persistence.by]
+
+
 def _upstream(pool, http):
     lines = ["upstream %s {" % pool.name]
-    if METHOD[pool.strategy]:
+    if pool.persistence:
+        # nginx's hash with an empty key (no cookie or header) is round robin.
+        lines += ["    # " + line for line in spec_routing.hash_comment(pool.persistence)]
+        lines.append("    hash %s consistent;" % _hash_key(pool.persistence))
+    elif METHOD[pool.strategy]:
         lines.append("    %s;" % METHOD[pool.strategy])
     if pool.strategy == "fastest_response":
         # nginx wants server lines; Lua decides, with each server's weight,
@@ -220,23 +238,33 @@ def _path_acl_checks(fe, prefix):
     return lines
 
 
-def _locations(fe):
-    """(prefix, pool) of every location: the routes, the path rules and /,
-    each path served by the pool of the longest route it starts with."""
-    prefixes = [r.path_prefix for r in fe.routes]
-    prefixes += [rule.prefix for rule in fe.acl.paths if rule.prefix not in prefixes and rule.prefix != "/"]
-    out = []
-    for prefix in prefixes + ["/"]:
-        routes = [r for r in fe.routes if prefix.startswith(r.path_prefix)]
-        pool = max(routes, key=lambda r: len(r.path_prefix)).pool if routes else fe.pool
-        out.append((prefix, pool))
+def _locations(fe, routes):
+    """(location, path, pool) of every location of a server block serving
+    `routes` (spec_routing.applicable_routes): a rule's path or prefix, then
+    each path rule's prefix and /, served by the first rule whose prefix
+    they start with, or the frontend's pool."""
+    out, seen = [], set()
+    for route in routes:
+        location = "= %s" % route.path if route.path is not None else route.path_prefix
+        if location not in seen:  # an earlier rule for a wider host has it
+            seen.add(location)
+            out.append((location, route.path or route.path_prefix, route.pool))
+    for prefix in [rule.prefix for rule in fe.acl.paths] + ["/"]:
+        if prefix not in seen:
+            seen.add(prefix)
+            starts = [r for r in routes if r.path is None and prefix.startswith(r.path_prefix)]
+            out.append((prefix, prefix, starts[0].pool if starts else fe.pool))
     return out
 
 
-def _proxy_location(prefix, pool, fe, spec, opts, fastest):
-    lines = ["location %s {" % prefix] + _path_acl_checks(fe, prefix)
+def _proxy_location(location, path, pool, fe, spec, fastest):
+    """A location proxying to `pool` (a Pool), with the frontend's path
+    rules for `path` and the pool's own timeouts and retries."""
+    connect_ms = pool.connect_ms or spec.timeouts.connect_ms
+    server_ms = pool.server_ms or spec.timeouts.server_ms
+    lines = ["location %s {" % location] + _path_acl_checks(fe, path)
     lines += [
-        "    proxy_pass http://%s;" % pool,
+        "    proxy_pass http://%s;" % pool.name,
         "    proxy_http_version 1.1;",
         "    proxy_set_header Host $host;",
         "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
@@ -251,15 +279,14 @@ def _proxy_location(prefix, pool, fe, spec, opts, fastest):
     else:
         lines.append('    proxy_set_header Connection "";')
     lines += [
-        "    proxy_connect_timeout %s;" % _seconds(spec.timeouts.connect_ms),
-        "    proxy_send_timeout %s;" % _seconds(spec.timeouts.server_ms),
-        "    proxy_read_timeout %s;"
-        % _seconds(max(spec.timeouts.server_ms, spec.timeouts.tunnel_ms if fe.websocket else 0)),
+        "    proxy_connect_timeout %s;" % _seconds(connect_ms),
+        "    proxy_send_timeout %s;" % _seconds(server_ms),
+        "    proxy_read_timeout %s;" % _seconds(max(server_ms, spec.timeouts.tunnel_ms if fe.websocket else 0)),
         "    # Idempotent requests move on to the next server on errors and timeouts.",
         "    proxy_next_upstream error timeout http_502 http_503 http_504;",
-        "    proxy_next_upstream_tries %d;" % (spec.retries + 1),
+        "    proxy_next_upstream_tries %d;" % _tries(pool, spec),
     ]
-    if pool in fastest:
+    if pool.name in fastest:
         lines += [
             "    # The response time teaches the fastest_response balancer.",
             "    log_by_lua_block {",
@@ -307,14 +334,46 @@ def _cookie_bypass_map(fe):
     ]
 
 
-def _http_servers(fe, spec, opts, fastest):
-    """The frontend's server block, and for each tls.sni entry one more
-    with that certificate for its names: nginx picks a server (and so a
-    certificate) by the SNI name; "_" gets every other name."""
-    lines = _http_server(fe, "_", spec, opts, fastest)
-    for entry in fe.tls.sni if fe.tls else ():
-        named = fe._replace(tls=fe.tls._replace(certificate=entry.certificate, key=entry.key))
-        lines += [""] + _http_server(named, " ".join(entry.names), spec, opts, fastest)
+def _sni_entry(fe, name):
+    """The tls.sni entry serving `name`, as nginx would pick it: one that
+    lists the name itself, else one with a wildcard covering it."""
+    entries = fe.tls.sni if fe.tls else ()
+    for entry in entries:
+        if name in entry.names:
+            return entry
+    for entry in entries:
+        if any(n.startswith("*.") and spec_routing.host_covers(n, name) for n in entry.names):
+            return entry
+    return None
+
+
+def _server_blocks(fe):
+    """(server_name, frontend, routes) of every server block: "_" for the
+    names nothing else lists, then one for each host name the routes or
+    tls.sni list, with its certificate and the rules for that name. nginx
+    picks a block by name (the SNI name for the certificate, the Host
+    header for the request); names alike in both are grouped in one."""
+    blocks = [("_", fe, tuple(spec_routing.applicable_routes(fe.routes, None)))]
+    names = [name for entry in (fe.tls.sni if fe.tls else ()) for name in entry.names]
+    names += [host for host in spec_routing.route_hosts(fe.routes) if host not in names]
+    grouped = []  # [(names, frontend, routes)], in the order first seen
+    for name in names:
+        entry = _sni_entry(fe, name)
+        named = fe._replace(tls=fe.tls._replace(certificate=entry.certificate, key=entry.key)) if entry else fe
+        routes = tuple(spec_routing.applicable_routes(fe.routes, name))
+        for group in grouped:
+            if group[1] == named and group[2] == routes:
+                group[0].append(name)
+                break
+        else:
+            grouped.append(([name], named, routes))
+    return blocks + [(" ".join(group[0]), group[1], group[2]) for group in grouped]
+
+
+def _http_servers(fe, spec, opts, fastest, pools):
+    lines = []
+    for server_name, named, routes in _server_blocks(fe):
+        lines += ([""] if lines else []) + _http_server(named, server_name, routes, spec, opts, fastest, pools)
     return lines
 
 
@@ -331,7 +390,7 @@ def _server_access_log(fe, opts):
     return []
 
 
-def _http_server(fe, server_name, spec, opts, fastest):
+def _http_server(fe, server_name, routes, spec, opts, fastest, pools):
     lines = ["server {"]
     body = _listen(fe) + ["server_name %s;" % server_name] + _tls(fe) + _acl(fe) + _server_access_log(fe, opts)
     body += [
@@ -348,21 +407,21 @@ def _http_server(fe, server_name, spec, opts, fastest):
             "limit_req zone=halb_rate_%s%s;" % (fe.name, burst),
             "limit_req_status %d;" % limit.status,
         ]
-    for prefix, pool in _locations(fe):
-        body += _proxy_location(prefix, pool, fe, spec, opts, fastest)
+    for location, path, pool in _locations(fe, routes):
+        body += _proxy_location(location, path, pools[pool], fe, spec, fastest)
     lines += ["    " + line for line in body]
     lines.append("}")
     return lines
 
 
-def _stream_server(fe, spec):
+def _stream_server(fe, spec, pool):
     body = _listen(fe) + _tls(fe) + _acl(fe)
     body += [
         "proxy_pass %s;" % fe.pool,
-        "proxy_connect_timeout %s;" % _seconds(spec.timeouts.connect_ms),
-        "proxy_timeout %s;" % _seconds(max(spec.timeouts.client_ms, spec.timeouts.server_ms)),
+        "proxy_connect_timeout %s;" % _seconds(pool.connect_ms or spec.timeouts.connect_ms),
+        "proxy_timeout %s;" % _seconds(max(spec.timeouts.client_ms, pool.server_ms or spec.timeouts.server_ms)),
         "proxy_next_upstream on;",
-        "proxy_next_upstream_tries %d;" % (spec.retries + 1),
+        "proxy_next_upstream_tries %d;" % _tries(pool, spec),
     ]
     return ["server {"] + ["    " + line for line in body] + ["}"]
 
@@ -375,6 +434,7 @@ def render(spec, **options):
     opts = render_options(DEFAULT_OPTIONS, options)
     modes = pool_modes(spec)
     fastest = set(pool.name for pool in spec.pools if pool.strategy == "fastest_response")
+    pools = dict((pool.name, pool) for pool in spec.pools)
     http_fes = [fe for fe in spec.frontends if fe.mode == "http"]
     tcp_fes = [fe for fe in spec.frontends if fe.mode == "tcp"]
     lines = ["# Rendered by halb.loadbalancer from the LB spec. Do not edit: changes are overwritten."]
@@ -462,7 +522,7 @@ def render(spec, **options):
                 "}",
             ]
         for fe in http_fes:
-            http += [""] + _http_servers(fe, spec, opts, fastest)
+            http += [""] + _http_servers(fe, spec, opts, fastest, pools)
             if fe.tls and fe.tls.redirect_http:
                 http += [""] + _redirect_server(fe, opts)
         lines += ["", "http {"] + _indent(http) + ["}"]
@@ -472,6 +532,6 @@ def render(spec, **options):
             if modes[pool.name] == "tcp":
                 stream += _upstream(pool, False) + [""]
         for fe in tcp_fes:
-            stream += _stream_server(fe, spec) + [""]
+            stream += _stream_server(fe, spec, pools[fe.pool]) + [""]
         lines += ["", "stream {"] + _indent(stream[:-1]) + ["}"]
     return "\n".join(lines) + "\n"
