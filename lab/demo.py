@@ -18,16 +18,50 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from halblab import lab
 from halblab.probe import Poller, recovered_after
 
+# (Host header, path) the demo asks for: each lands in the pool of the
+# first routing rule it matches (inventories/lab/group_vars/lb.yml).
+SHOP_REQUESTS = [
+    ("shop.lab", "/products"),
+    ("shop.lab", "/orders/7"),
+    ("shop.lab", "/payments"),
+    ("shop.lab", "/cart"),
+    ("api.shop.lab", "/products"),
+    ("img.cdn.shop.lab", "/products/kettle.png"),
+    ("shop.lab", "/"),
+]
 
-def get(vip: str, port: int, path: str) -> tuple[int, str]:
+
+def get(vip: str, port: int, path: str, host: str = "shop.lab", cookie: str = "") -> dict:
+    """One GET through the VIP: status, the backend and service that
+    answered, and the cookie it set."""
     conn = http.client.HTTPConnection(vip, port, timeout=2)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=dict({"Host": host}, **({"Cookie": cookie} if cookie else {})))
         resp = conn.getresponse()
         resp.read()
-        return resp.status, resp.getheader("X-Backend") or "?"
+        return {
+            "status": resp.status,
+            "backend": resp.getheader("X-Backend") or "?",
+            "service": resp.getheader("X-Service") or "main",
+            "cookie": (resp.getheader("Set-Cookie") or "").split(";", 1)[0],
+        }
     finally:
         conn.close()
+
+
+def show_shop(vip: str, port: int, result: dict) -> None:
+    """Requests to each path land in their pool; a cart stays on its server."""
+    print(f"\nThe shop through {vip}:{port}: each request lands in the pool of the first rule it matches")
+    result["routing"] = []
+    for host, path in SHOP_REQUESTS:
+        answer = get(vip, port, path, host)
+        result["routing"].append(dict(answer, host=host, path=path))
+        print(f"  GET {host}{path:<22} -> {answer['status']} {answer['service']:<9} on {answer['backend']}")
+    first = get(vip, port, "/cart")
+    cart = first["cookie"]
+    again = [get(vip, port, "/cart", cookie=cart)["backend"] for _ in range(5)]
+    result["cart"] = {"cookie": cart, "backends": again}
+    print(f"  a new cart ({cart}); 5 more requests with it -> {', '.join(again)}")
 
 
 def measure(vip: str, port: int, action, settle: float = 1.0, timeout: float = 20.0) -> Poller:
@@ -56,10 +90,11 @@ def main() -> int:
     print(f"\nVIP {vip} is held by {master}. {args.requests} requests through it:")
     answers = []
     for i, path in zip(range(args.requests), ["/products", "/orders", "/payments"] * args.requests):
-        status, backend = get(vip, port, path)
-        answers.append(backend)
-        print(f"  {i + 1:2d}. GET {path:<10} -> {status} from {backend}")
+        answer = get(vip, port, path)
+        answers.append(answer["backend"])
+        print(f"  {i + 1:2d}. GET {path:<10} -> {answer['status']} from {answer['backend']}")
     result["backends_seen"] = sorted(set(answers))
+    show_shop(vip, port, result)
 
     print(f"\nKilling the MASTER container {master} (docker kill: no clean VRRP hand-over) ...")
     poller = measure(vip, port, lambda: lab.docker("kill", master))

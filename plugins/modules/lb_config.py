@@ -43,6 +43,13 @@ options:
         (400-599).
       - An HTTP frontend's C(access_log) is V(all) (the default, every request), V(errors) (answers 5xx and requests
         ended by an error or a timeout; HAProxy also logs retries) or V(off).
+      - A frontend's C(routes) are rules of C(host) (a DNS name, or C(*.) and a domain for every name below it), and
+        C(path_prefix) or C(path) (exact), each with a C(pool); the first rule that matches wins, the rest goes to the
+        frontend's C(pool). A rule an earlier one always catches is refused.
+      - A pool's C(persistence) is C(by) V(cookie) (HAProxy inserts a cookie naming the server; not supported by nginx
+        open source), V(app_cookie) or V(header) (with C(name)), V(source) or V(uri), the last four hashed consistently
+        on both engines. A pool may also set C(slow_start) (HAProxy only), C(timeouts) (C(connect), C(server)) and
+        C(retries) of its own.
       - Server weights are 0-256 for HAProxy and 1-1000 for nginx.
       - C(maxconn) is at most 500000. The nginx config gets C(worker_rlimit_nofile) of 2 x maxconn + 1024 (two
         descriptors per proxied connection, plus room for listeners and logs); HAProxy sizes its own limit.

@@ -9,7 +9,8 @@ sslyze, a real TLS scanner, checks what the VIP serves against Mozilla's
 "intermediate" profile.
 
 These run last in the scenario and leave the security spec in place (the
-scenario is destroyed after them), so their converge is the only extra one.
+scenario is destroyed after them), so their converge is the only extra one;
+the routed shop (common_shop) joins it.
 """
 
 import http.client
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 
+import common_shop
 import pytest
 from failover_lib import REPO, load_client
 
@@ -90,7 +92,9 @@ class Lab:
                      "paths": [{"prefix": "/payments", "allow": ["%s/32" % self.gateway]}]}},
             {"name": "limited", "port": PORTS["limited"], "pool": pool, "rate_limit": RATE},
         ]  # fmt: skip
-        self.spec = spec
+        # The routed shop joins this converge (common_shop tests it).
+        engine = scenario.runner.get_variables(scenario.lbs[0])["lb_engine"]
+        self.spec = common_shop.extend_spec(spec, self.backend_ips, engine)
         cert, key = self.intermediate.issue([ADMIN_NAME])
         self.admin_cert = cert
         self.admin = dict(_entry(cert, key, self.intermediate.cert), name="admin")

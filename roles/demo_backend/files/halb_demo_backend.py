@@ -2,7 +2,11 @@
 #
 # Answers /products, /orders, /payments and /health. Every answer names the
 # host that served it (body and X-Backend header) so failover and strategy
-# tests can see which backend a request reached. An artificial delay can be
+# tests can see which backend a request reached. Run with --service NAME it
+# is one service of the shop (products, orders, payments, carts): every
+# path answers, naming the service too (X-Service), which is what routing
+# tests look for; a cart service gives a client without a `cart` cookie
+# one, as a shop's session would. An artificial delay can be
 # changed at run time by rewriting the delay file: no restart, no dropped
 # connections, which is what the response-time benchmarks need.
 import argparse
@@ -14,6 +18,7 @@ import socket
 import struct
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455
@@ -62,6 +67,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "halb-demo-backend/1"
     hostname = socket.gethostname()
     delay = Delay(None, 0)
+    service = None  # --service: every path answers as this service
 
     def _send(self, status, payload):
         body = (json.dumps(payload, sort_keys=True) + "\n").encode()
@@ -70,6 +76,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Backend", self.hostname)
         self.send_header("Cache-Control", CACHE_CONTROL.get(self.path.split("?", 1)[0], "no-store"))
+        if self.service:
+            self.send_header("X-Service", self.service)
+            if self.service.startswith("carts") and "cart=" not in self.headers.get("Cookie", ""):
+                self.send_header("Set-Cookie", "cart=%s; Path=/; HttpOnly" % uuid.uuid4().hex)
         # Echoed so tests can see what the load balancer forwarded.
         for header in ("X-Request-ID", "X-Forwarded-For", "X-Forwarded-Proto"):
             if self.headers.get(header):
@@ -84,6 +94,11 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path == "/health":
             return 200, {"status": "ok", "backend": self.hostname}
+        if self.service:
+            delay_ms = self.delay.current()
+            if delay_ms:
+                time.sleep(delay_ms / 1000.0)
+            return 200, {"service": self.service, "backend": self.hostname, "path": path}
         if path in SERVICES:
             delay_ms = self.delay.current()
             if delay_ms:
@@ -167,8 +182,10 @@ def main():
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--delay-ms", type=int, default=0)
     parser.add_argument("--delay-file", default=None)
+    parser.add_argument("--service", default=None, help="answer every path as this one service of the shop")
     args = parser.parse_args()
     Handler.delay = Delay(args.delay_file, args.delay_ms)
+    Handler.service = args.service
     # A listen backlog of 5 (http.server's default) drops connections under
     # load tests, and each drop costs a client a 1 s SYN retry.
     server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": 256})
