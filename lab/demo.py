@@ -56,7 +56,7 @@ def show_shop(vip: str, port: int, result: dict) -> None:
     for host, path in SHOP_REQUESTS:
         answer = get(vip, port, path, host)
         result["routing"].append(dict(answer, host=host, path=path))
-        print(f"  GET {host}{path:<22} -> {answer['status']} {answer['service']:<9} on {answer['backend']}")
+        print(f"  GET {host + path:<36} -> {answer['status']} {answer['service']:<9} on {answer['backend']}")
     first = get(vip, port, "/cart")
     cart = first["cookie"]
     again = [get(vip, port, "/cart", cookie=cart)["backend"] for _ in range(5)]

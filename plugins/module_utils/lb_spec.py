@@ -37,18 +37,15 @@ from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts imp
     WEIGHT_RANGE,
 )
 
-# The spec's public names that live in spec_fields, for the modules,
-# filters and tests that import them from here.
-from ansible_collections.halb.loadbalancer.plugins.module_utils.spec_fields import (  # noqa: F401
-    DNS_NAME_RE,
-    NAME_RE,
-    URL_PATH_CHARS,
-    URL_PATH_RE,
-    SpecError,
-    duration_ms,
-    file_path,
-    listen_address,
-)
+from ansible_collections.halb.loadbalancer.plugins.module_utils.spec_fields import SpecError, duration_ms, file_path
+
+# More of the spec's public names that live in spec_fields, for the
+# modules, filters and tests that read them from here.
+DNS_NAME_RE = fields.DNS_NAME_RE
+NAME_RE = fields.NAME_RE
+URL_PATH_CHARS = fields.URL_PATH_CHARS
+URL_PATH_RE = fields.URL_PATH_RE
+listen_address = fields.listen_address
 
 MODES = ("http", "tcp")
 
@@ -300,7 +297,7 @@ def _hsts(value, path):
     fields.no_unknown(data, path, HSTS_FIELDS)
     return Hsts(
         max_age_s=fields.as_int(data.get("max_age", tls_policy.HSTS_MAX_AGE_S), path + ".max_age", 0, 2**31 - 1,
-                       "a number of seconds"),
+                                "a number of seconds"),
         include_subdomains=fields.as_bool(data.get("include_subdomains", False), path + ".include_subdomains"),
         preload=fields.as_bool(data.get("preload", False), path + ".preload"),
     )  # fmt: skip
@@ -407,7 +404,7 @@ def _rate_limit(value, path):
         if "requests_per_second" not in value:
             raise SpecError(path + ".requests_per_second", "is required", "Give the requests per second per client")
         rate = fields.as_int(value["requests_per_second"], path + ".requests_per_second", 1, RATE_LIMIT_MAX,
-                    "a request rate per client and second")  # fmt: skip
+                             "a request rate per client and second")  # fmt: skip
         burst = fields.as_int(value.get("burst", rate), path + ".burst", 0, RATE_LIMIT_MAX, "a number of requests")
         status = fields.as_int(value.get("status", 429), path + ".status", 400, 599, "an HTTP error status")
         return RateLimit(rate, burst, status)

@@ -335,11 +335,13 @@ def _balance(pool):
                 "    cookie %s insert indirect nocache httponly" % persistence.name,
             ]
         return lines
+    balance = HASH_BALANCE[persistence.by]
+    if persistence.name:
+        balance %= persistence.name
     return ["    # " + line for line in spec_routing.hash_comment(persistence)] + [
-        "    balance %s" % (HASH_BALANCE[persistence.by] % persistence.name if persistence.name else
-                           HASH_BALANCE[persistence.by]),
+        "    balance %s" % balance,
         "    hash-type consistent",
-    ]  # fmt: skip
+    ]
 
 
 def _pool_overrides(pool):

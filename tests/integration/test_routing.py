@@ -84,7 +84,7 @@ def _spec(backends, port, engine):
     pools = []
     for pool, names in SERVERS.items():
         if pool == "sticky" and engine == "nginx":
-            continue  # an inserted cookie is not in nginx open source (test_spec covers the error)
+            continue  # an inserted cookie is not in nginx open source (test_spec_routing covers the error)
         servers = [{"name": n, "address": "127.0.0.1", "port": backends[n].port, "max_fails": 1,
                     "fail_timeout": "5s"} for n in names]  # fmt: skip
         pools.append({"name": pool, "servers": servers, "health_check": fast_checks})
@@ -214,7 +214,7 @@ def test_requests_without_the_cookie_are_spread(shop):
 def test_an_inserted_cookie_sticks_and_moves_when_its_server_dies(shop):
     engine, port, backends = shop
     if engine == "nginx":
-        pytest.skip("nginx open source cannot insert a cookie naming the server (test_spec checks the error)")
+        pytest.skip("nginx open source cannot insert a cookie naming the server (test_spec_routing checks the error)")
     status, first, set_cookie = _get(port, "/sticky")
     assert status == 200 and set_cookie.startswith("halb_server=%s;" % first), set_cookie
     cookie = set_cookie.split(";", 1)[0]
