@@ -28,6 +28,9 @@ WEIGHT_RANGE = {"haproxy": (0, 256), "nginx": (1, 1000)}
 
 # The local URL that answers 200 while the engine runs (keepalived polls it).
 HEALTH_PATH = "/halb-health"
+# Beside it on the same local listener, nginx's stub_status counters (what
+# the lb_status module reads); HAProxy answers its runtime API instead.
+STATUS_PATH = "/halb-status"
 
 # The most connections a spec may allow (its maxconn), chosen so that the
 # descriptor limit it needs (nofile_limit: 2 x maxconn + headroom) stays

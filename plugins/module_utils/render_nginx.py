@@ -17,6 +17,7 @@ __metaclass__ = type
 from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, lb_spec, spec_routing, tls_policy
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
     HEALTH_PATH,
+    STATUS_PATH,
     endpoint,
     render_options,
     nofile_limit,
@@ -515,6 +516,10 @@ def render(spec, **options):
                 "    access_log off;",
                 "    location = %s {" % HEALTH_PATH,
                 '        return 200 "ok\\n";',
+                "    }",
+                "    # Connection and request counters, for the lb_status module.",
+                "    location = %s {" % STATUS_PATH,
+                "        stub_status;",
                 "    }",
                 "    location / {",
                 "        return 404;",

@@ -118,6 +118,8 @@ def test_a_dead_cart_server_moves_only_its_carts_and_no_get_fails(scenario, lab)
     finally:
         _service(scenario, victim, "start")
     moved = [cart for cart in CARTS if after[cart] != before[cart]]
+    print("\n[carts] %s/%s stopped: %d of %d carts moved, every request answered 200"
+          % (victim + (len(moved), len(CARTS))))  # fmt: skip
     assert sorted(moved) == sorted(cart for cart in CARTS if before[cart] == victim)
     assert 0.1 <= len(moved) / float(len(CARTS)) <= 0.45, len(moved)  # about a quarter, not all
 
@@ -130,5 +132,8 @@ def test_a_cart_whose_server_dies_moves_once_and_sticks_again(scenario, lab):
         answers = [get(scenario.vip, "/cart", cookie=cookie) for _ in range(50)]
     finally:
         _service(scenario, home, "start")
+    served = sorted(set("%s/%s" % server for _s, server, _c in answers))
+    ok = sum(1 for status, _server, _c in answers if status == 200)
+    print("\n[cart] home %s/%s stopped: %d of 50 answered 200, on %s" % (home + (ok, served)))
     assert [status for status, _server, _c in answers] == [200] * 50
     assert len(set(server for _s, server, _c in answers)) == 1 and answers[0][1] != home

@@ -1,6 +1,8 @@
-"""Deploy checks shared by every engine, plus HAProxy's runtime socket."""
+"""Deploy checks shared by every engine (the status playbook among them), plus
+HAProxy's runtime socket."""
 
 from common_deploy import *  # noqa: F403 (the shared tests run in this scenario)
+from common_status import *  # noqa: F403 (the status playbook on the fresh deploy)
 
 # Send one command to HAProxy's runtime API (the lab image has no socat).
 ASK_RUNTIME_API = (
