@@ -253,19 +253,28 @@ def _pool(data, path, engine):
     )
 
 
-def _positive_ms(data, field, path):
-    """A duration of the mapping, or None when it is not there."""
-    if field not in data:
+def _positive_ms(data, field, path, default=None):
+    """The timeout `field` of the mapping `data` (at `path`) in ms, at least
+    1ms; without it, `default` (None: no value, returned as it is)."""
+    if field in data:
+        value = data[field]
+    elif default is None:
         return None
-    ms = fields.duration_ms(data[field], path + "." + field)
+    else:
+        value = default
+    ms = fields.duration_ms(value, path + "." + field)
     if ms < 1:
-        raise SpecError(path + "." + field, "must be longer than 0")
+        raise SpecError(path + "." + field, "must be longer than 0",
+                        "Write a duration of at least 1ms, e.g. %s: 5s, or remove it for the default"
+                        % field)  # fmt: skip
     return ms
 
 
 def _slow_start(value, path, engine, health_check):
-    """How long a server back from down takes to reach its full weight."""
-    if value in (None, False, 0, "0", "0s"):
+    """How long a server back from down takes to reach its full weight.
+    None, false and any duration of 0 (0, "0", "0s", "0ms", ...) mean off."""
+    ms = 0 if value is None or value is False else fields.duration_ms(value, path)
+    if ms == 0:
         return 0
     if engine == "nginx":
         raise SpecError(path, "is not supported by nginx open source (server slow_start is NGINX Plus): a "
@@ -274,7 +283,6 @@ def _slow_start(value, path, engine, health_check):
     if not health_check.enabled:
         raise SpecError(path, "needs health checks: the ramp starts when a check finds the server up again",
                         "Turn health_check on, or remove slow_start")  # fmt: skip
-    ms = fields.duration_ms(value, path)
     if not 1000 <= ms <= 3600000:
         raise SpecError(path, "%s is out of range (1s-1h)" % value, "Write e.g. slow_start: 30s")
     return ms
@@ -282,8 +290,6 @@ def _slow_start(value, path, engine, health_check):
 
 TLS_FIELDS = ("enabled", "certificate", "key", "min_version", "ciphers", "hsts", "redirect_http", "sni")
 SNI_FIELDS = ("names", "certificate", "key")
-# A server name as SNI carries it: a DNS name, or "*." and one.
-SNI_NAME_RE = re.compile(r"(?:\*\.)?%s(?:\.%s)*\Z" % (fields.LABEL, fields.LABEL))
 HSTS_FIELDS = ("max_age", "include_subdomains", "preload")
 
 
@@ -379,7 +385,7 @@ def _sni(value, path, engine):
             raise SpecError(epath + ".names", "is empty", "List the server names this certificate is for")
         for j, name in enumerate(names):
             npath = "%s.names[%d]" % (epath, j)
-            if not isinstance(name, str) or len(name) > fields.DNS_NAME_MAX or not SNI_NAME_RE.match(name):
+            if not fields.is_wildcard_dns_name(name):
                 raise SpecError(npath, "%r is not a server name" % (name,),
                                 "Write a DNS name, e.g. admin.shop.example or *.shop.example")  # fmt: skip
             if name.lower() in seen:
@@ -414,7 +420,8 @@ def _rate_limit(value, path):
 
 CACHE_FIELDS = ("enabled", "size_mb", "max_object_kb", "ttl", "bypass_cookies")
 # A cookie name the cache bypass can match: both engines' patterns take it
-# as it is (nginx map regex, HAProxy req.cook).
+# as it is (nginx map regex, HAProxy req.cook). Persistence cookies are
+# stricter (spec_routing.HASHED_COOKIE_NAME_RE: no '-').
 COOKIE_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 # bypass_cookies: any Cookie header (the default), or none at all.
 BYPASS_ANY, BYPASS_NONE = "any", "none"
@@ -612,10 +619,7 @@ def _timeouts(data, path):
     fields.no_unknown(data, path, TIMEOUT_FIELDS)
     values = {}
     for field in TIMEOUT_FIELDS:
-        ms = duration_ms(data.get(field, TIMEOUT_DEFAULTS[field]), "%s.%s" % (path, field))
-        if ms < 1:
-            raise SpecError("%s.%s" % (path, field), "must be longer than 0")
-        values[field + "_ms"] = ms
+        values[field + "_ms"] = _positive_ms(data, field, path, TIMEOUT_DEFAULTS[field])
     return Timeouts(**values)
 
 

@@ -27,6 +27,9 @@ PORT_RE = re.compile(r"[0-9]{1,5}\Z")
 LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 DNS_NAME_RE = re.compile(r"%s(?:\.%s)*\Z" % (LABEL, LABEL))
 DNS_NAME_MAX = 253
+# A DNS name, or "*." and one (every name below it): route hosts
+# (spec_routing) and SNI server names (lb_spec). Also at most DNS_NAME_MAX.
+WILDCARD_DNS_NAME_RE = re.compile(r"(?:\*\.)?%s(?:\.%s)*\Z" % (LABEL, LABEL))
 # A certificate or key file: an absolute path of characters no config file
 # treats specially (no whitespace, quotes, ';', '{', '}', '#').
 FILE_PATH_RE = re.compile(r"/[A-Za-z0-9/._+@-]*\Z")
@@ -120,6 +123,11 @@ def int_range(low, high):
     if high is not None:
         return "a whole number of at most %d" % high
     return "a whole number, e.g. 3"
+
+
+def is_wildcard_dns_name(value):
+    """A DNS name, or "*." and one (WILDCARD_DNS_NAME_RE), of at most DNS_NAME_MAX characters."""
+    return isinstance(value, str) and len(value) <= DNS_NAME_MAX and bool(WILDCARD_DNS_NAME_RE.match(value))
 
 
 def name(value, path):

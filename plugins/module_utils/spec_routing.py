@@ -39,7 +39,6 @@ Route = namedtuple("Route", "host path_prefix path pool")
 Persistence = namedtuple("Persistence", "by name")
 
 ROUTE_FIELDS = ("host", "path_prefix", "path", "pool")
-HOST_RE = re.compile(r"(?:\*\.)?%s(?:\.%s)*\Z" % (fields.LABEL, fields.LABEL))
 
 PERSISTENCE_FIELDS = ("by", "name")
 PERSISTENCE_KINDS = ("cookie", "app_cookie", "header", "source", "uri")
@@ -51,16 +50,18 @@ HTTP_ONLY = ("cookie", "app_cookie", "header", "uri")
 # What each hashed kind keys on, in words (the renderers' comments).
 HASH_KEYS = {"app_cookie": "cookie", "header": "header", "source": "client address", "uri": "URI"}
 DEFAULT_COOKIE = "halb_server"
-# nginx reads a cookie as $cookie_<name>, and a variable name is letters,
-# digits and '_': a '-' would end it. Both engines take the same names.
-COOKIE_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
+# A cookie that persistence hashes or inserts. nginx reads a cookie as
+# $cookie_<name>, and a variable name is letters, digits and '_': a '-'
+# would end it. Both engines take the same names. (The cache's bypass
+# cookies, lb_spec.COOKIE_NAME_RE, may have a '-'.)
+HASHED_COOKIE_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
 # A header name nginx passes on as it is: with an '_' it drops the header
 # (underscores_in_headers off).
 HEADER_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,63}\Z")
 
 
 def _host(value, path):
-    if not isinstance(value, str) or len(value) > fields.DNS_NAME_MAX or not HOST_RE.match(value):
+    if not fields.is_wildcard_dns_name(value):
         raise SpecError(
             path,
             "%r is not a host name" % (value,),
@@ -213,7 +214,7 @@ def _persistence_name(data, path, by):
     if by == "app_cookie" and "name" not in data:
         raise SpecError(path + ".name", "missing", "Name your application's session cookie, e.g. name: cart")
     name = data.get("name", DEFAULT_COOKIE)
-    if not isinstance(name, str) or not COOKIE_NAME_RE.match(name):
+    if not isinstance(name, str) or not HASHED_COOKIE_NAME_RE.match(name):
         raise SpecError(path + ".name", "%r is not a cookie name both engines read" % (name,),
                         "Use a letter, then letters, digits and '_' (nginx cannot read a cookie with '-')")  # fmt: skip
     return name

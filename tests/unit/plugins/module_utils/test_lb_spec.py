@@ -91,6 +91,11 @@ BAD = [
     ),
     ("timeout-not-duration", ("timeouts", {"connect": "5 seconds"}), "timeouts.connect: '5 seconds' is not a duration"),
     (
+        "timeout-zero",
+        ("timeouts", {"client": "0ms"}),
+        "timeouts.client: must be longer than 0. Write a duration of at least 1ms, e.g. client: 5s",
+    ),
+    (
         "cipher-injection",
         ("frontends.0.tls", {"certificate": "/etc/ssl/site.pem", "ciphers": "HIGH; include /etc/shadow"}),
         "frontends[0].tls.ciphers: 'HIGH; include /etc/shadow' is not an OpenSSL cipher list",

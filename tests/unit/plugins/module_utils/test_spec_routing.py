@@ -144,7 +144,10 @@ def test_a_wildcard_covers_every_name_below_its_domain_and_no_other(host, other,
         ("haproxy", {"slow_start": "30s", "health_check": {"enabled": False}},
          "pools[1].slow_start: needs health checks"),
         ("haproxy", {"slow_start": "2h"}, "pools[1].slow_start: 2h is out of range (1s-1h)"),
-        ("haproxy", {"timeouts": {"server": "0s"}}, "pools[1].timeouts.server: must be longer than 0"),
+        ("haproxy", {"slow_start": "500ms"}, "pools[1].slow_start: 500ms is out of range (1s-1h)"),
+        ("nginx", {"slow_start": True}, "pools[1].slow_start: True is not a duration"),
+        ("haproxy", {"timeouts": {"server": "0s"}},
+         "pools[1].timeouts.server: must be longer than 0. Write a duration of at least 1ms, e.g. server: 5s"),
         ("haproxy", {"timeouts": {"client": "1s"}}, "pools[1].timeouts.client: unknown field"),
         ("nginx", {"retries": -1}, "pools[1].retries: -1 is out of range (0-100)"),
     ],
@@ -184,6 +187,15 @@ def test_an_inserted_cookie_names_each_server_and_slow_start_ramps_them():
     assert "    cookie halb_server insert indirect nocache httponly\n" in cfg
     assert "    default-server inter 2000ms fall 3 rise 2 slowstart 30000ms\n" in cfg
     assert "    server y1 192.0.2.31:9000 check weight 1 cookie y1\n" in cfg
+
+
+@pytest.mark.parametrize("engine", ["haproxy", "nginx"])
+@pytest.mark.parametrize("off", [None, False, 0, "0", "0s", "0ms", "0m", " 0h "])
+def test_every_zero_slow_start_is_off_on_both_engines(engine, off):
+    # nginx open source has no slow_start, and the ramp needs health
+    # checks: neither matters when it is off, however 0 is written.
+    spec = shop(engine=engine, slow_start=off, health_check={"enabled": False})
+    assert spec.pools[1].slow_start_ms == 0
 
 
 def test_a_pool_keeps_its_own_timeouts_and_retries_on_both_engines():
