@@ -21,6 +21,10 @@ def lb_service(data, engine, health_listen=""):
         # The engine's own health URL (rendered by both renderers), for
         # keepalived's tracking; empty when none is served.
         "health_url": "http://%s%s" % (health_listen, engine_facts.HEALTH_PATH) if health_listen else "",
+        # nginx's stub_status beside it (what its Prometheus exporter reads).
+        "status_url": (
+            "http://%s%s" % (health_listen, engine_facts.STATUS_PATH) if health_listen and engine == "nginx" else ""
+        ),
         "frontends": [
             {
                 "name": fe.name,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.halb.loadbalancer.plugins.module_utils import lb_spec
+from ansible_collections.halb.loadbalancer.plugins.module_utils import spec_fields as fields
 from ansible_collections.halb.loadbalancer.plugins.plugin_utils import spec_paths, tls_bundle
 
 
@@ -29,7 +30,7 @@ def lb_spec_errors(data, engine, prefix="", var_names=None):
     return []
 
 
-def lb_setting_errors(health_listen, runtime_socket, tls_directory="/etc/halb/tls"):
+def lb_setting_errors(health_listen, runtime_socket, tls_directory="/etc/halb/tls", metrics=None, engine="haproxy"):
     """Problems of the lb role's settings that reach a config file or a
     command line outside the spec, each named by its variable."""
     checks = [
@@ -38,6 +39,8 @@ def lb_setting_errors(health_listen, runtime_socket, tls_directory="/etc/halb/tl
     ]
     if health_listen not in ("", None):  # empty: no health URL
         checks.insert(0, lambda: lb_spec.listen_address(health_listen, "lb_health_listen"))
+    if metrics and metrics.get("listen"):
+        checks += _metrics_checks(metrics, engine, health_listen)
     errors = []
     for check in checks:
         try:
@@ -45,6 +48,40 @@ def lb_setting_errors(health_listen, runtime_socket, tls_directory="/etc/halb/tl
         except lb_spec.SpecError as exc:
             errors.append("%s" % exc)
     return errors
+
+
+def _metrics_checks(metrics, engine, health_listen):
+    """The lb_metrics_* settings, when lb_metrics_listen turns metrics on."""
+
+    def allow():
+        networks = metrics.get("allow")
+        if not isinstance(networks, list) or not networks:
+            raise fields.SpecError(
+                "lb_metrics_allow",
+                "is empty or not a list",
+                "List the networks that may scrape, e.g. [127.0.0.0/8, 10.0.0.5/32]",
+            )
+        for i, network in enumerate(networks):
+            fields.cidr(network, "lb_metrics_allow[%d]" % i)
+
+    def nginx_status():
+        if engine == "nginx" and health_listen in ("", None):
+            raise fields.SpecError(
+                "lb_health_listen",
+                "is empty, but nginx's exporter reads stub_status there",
+                "Set lb_health_listen (e.g. 127.0.0.1:8901), or leave lb_metrics_listen empty",
+            )
+
+    checks = [
+        lambda: fields.listen_address(metrics.get("listen"), "lb_metrics_listen"),
+        allow,
+        lambda: fields.listen_address(metrics.get("nginx_exporter"), "lb_metrics_nginx_exporter_listen"),
+        lambda: fields.file_path(metrics.get("textfile_dir"), "lb_metrics_textfile_dir", "/run/halb/metrics"),
+        nginx_status,
+    ]
+    if metrics.get("node_exporter") not in ("", None):  # empty: no node metrics
+        checks.append(lambda: fields.listen_address(metrics["node_exporter"], "lb_metrics_node_exporter_listen"))
+    return checks
 
 
 def lb_tls_certificate_errors(entries, spec=None, engine="haproxy", directory="/etc/halb/tls", prefix=""):

@@ -54,11 +54,13 @@ def keepalived_vrrp_errors(
 
 
 def keepalived_setting_errors(
-    host, instance_name, unicast_peers, unicast_src_ip, track_units, track_urls, script_user, auth_pass=""
-):
+    host, instance_name, unicast_peers, unicast_src_ip, track_units, track_urls, script_user, auth_pass="",
+    metrics_dir="/run/halb/metrics",
+):  # fmt: skip
     return preflight.setting_errors(
-        host, instance_name, unicast_peers, unicast_src_ip, track_units, track_urls, script_user, auth_pass
-    )
+        host, instance_name, unicast_peers, unicast_src_ip, track_units, track_urls, script_user, auth_pass,
+        metrics_dir,
+    )  # fmt: skip
 
 
 def keepalived_priority_errors(nodes):

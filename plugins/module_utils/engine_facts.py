@@ -32,6 +32,18 @@ HEALTH_PATH = "/halb-health"
 # the lb_status module reads); HAProxy answers its runtime API instead.
 STATUS_PATH = "/halb-status"
 
+# Prometheus metrics (the lb role's lb_metrics_listen): the engine's own at
+# METRICS_PATH, and the node's (node_exporter, with keepalived's VRRP state)
+# passed through at NODE_METRICS_PATH, both behind the same allow list.
+METRICS_PATH = "/metrics"
+NODE_METRICS_PATH = "/node/metrics"
+
+# Backends the HAProxy renderer adds of its own beside the spec's pools: one
+# stick table per rate-limited frontend, and the node exporter behind the
+# metrics listener. No pool may take these names; lb_status leaves them out.
+RATE_TABLE_PREFIX = "halb_rate10s_"
+NODE_EXPORTER_BACKEND = "halb_node_exporter"
+
 # The most connections a spec may allow (its maxconn), chosen so that the
 # descriptor limit it needs (nofile_limit: 2 x maxconn + headroom) stays
 # below the kernel's default per-process ceiling (fs.nr_open, 1048576) on

@@ -28,10 +28,12 @@ from collections import namedtuple
 
 from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, tls_policy
 from ansible_collections.halb.loadbalancer.plugins.module_utils import spec_fields as fields
-from ansible_collections.halb.loadbalancer.plugins.module_utils import spec_routing
+from ansible_collections.halb.loadbalancer.plugins.module_utils import spec_logging, spec_routing
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
     ENGINES,
     MAX_MAXCONN,
+    NODE_EXPORTER_BACKEND,
+    RATE_TABLE_PREFIX,
     STRATEGIES,
     STRATEGY_ALIASES,
     WEIGHT_RANGE,
@@ -75,7 +77,7 @@ Frontend = namedtuple(
 )
 Route = spec_routing.Route
 Timeouts = namedtuple("Timeouts", "connect_ms client_ms server_ms http_request_ms tunnel_ms reload_grace_ms")
-Spec = namedtuple("Spec", "engine frontends pools timeouts retries redispatch maxconn")
+Spec = namedtuple("Spec", "engine frontends pools timeouts retries redispatch maxconn logging")
 
 
 # --- field readers (the generic ones are in spec_fields) --------------------
@@ -623,14 +625,16 @@ def _timeouts(data, path):
     return Timeouts(**values)
 
 
-SPEC_FIELDS = ("frontends", "pools", "timeouts", "retries", "redispatch", "maxconn")
+SPEC_FIELDS = ("frontends", "pools", "timeouts", "retries", "redispatch", "maxconn", "logging")
 
 
 # Names the renderers give sections of their own (HAProxy: the health
 # frontend keepalived's track script asks, one stick-table backend per
 # rate-limited frontend), so no frontend or pool may take them.
 HEALTH_FRONTEND = "halb_health"
-RATE_TABLE_PREFIX = "halb_rate10s_"
+# The metrics listener (render_haproxy); its backend and the rate tables'
+# names are in engine_facts (lb_status reads them too).
+METRICS_FRONTEND = "halb_metrics"
 
 
 def parse(data, engine):
@@ -649,6 +653,9 @@ def parse(data, engine):
             raise SpecError(
                 "pools[%d].name" % i, "%r is already used at pools[%d]" % (pool.name, pool_names[pool.name])
             )
+        if pool.name == NODE_EXPORTER_BACKEND:
+            raise SpecError("pools[%d].name" % i, "%r is the metrics listener's own backend" % pool.name,
+                            "Rename the pool")  # fmt: skip
         if pool.name.startswith(RATE_TABLE_PREFIX):
             raise SpecError("pools[%d].name" % i, "names starting with %s are the rate limits' own tables"
                             % RATE_TABLE_PREFIX, "Rename the pool")  # fmt: skip
@@ -658,9 +665,9 @@ def parse(data, engine):
         raise SpecError("frontends", "no frontends defined", "Define at least one frontend with a port and a pool")
     frontends = tuple(_frontend(f, "frontends[%d]" % i, engine, pool_names) for i, f in enumerate(frontends_raw))
     for i, fe in enumerate(frontends):
-        if fe.name == HEALTH_FRONTEND:
-            raise SpecError("frontends[%d].name" % i, "%r is the local health frontend keepalived asks"
-                            % HEALTH_FRONTEND, "Rename the frontend")  # fmt: skip
+        if fe.name in (HEALTH_FRONTEND, METRICS_FRONTEND):
+            raise SpecError("frontends[%d].name" % i, "%r is a frontend of the collection's own (health URL, metrics)"
+                            % fe.name, "Rename the frontend")  # fmt: skip
     _check_frontends(frontends)
     _check_pool_modes(frontends)
     for fe in frontends:
@@ -675,6 +682,7 @@ def parse(data, engine):
         retries=fields.as_int(data.get("retries", 3), "retries", 0, 100),
         redispatch=fields.as_bool(data.get("redispatch", True), "redispatch"),
         maxconn=_maxconn(data.get("maxconn", 4096)),
+        logging=spec_logging.parse_logging(data.get("logging")),
     )
     return spec
 

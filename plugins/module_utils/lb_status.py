@@ -19,6 +19,11 @@ import hashlib
 import os
 import re
 
+from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
+    NODE_EXPORTER_BACKEND,
+    RATE_TABLE_PREFIX,
+)
+
 # HAProxy `show stat` columns kept per server, and what they are called here.
 HAPROXY_SERVER_FIELDS = (
     ("status", "state"),  # UP, DOWN, DRAIN, MAINT, "UP 1/2" while it rises
@@ -78,7 +83,10 @@ def haproxy_servers(stat_rows):
     """Every server row of `show stat` (haproxy_runtime.parse_stat_csv)."""
     out = []
     for row in stat_rows:
-        if row.get("svname") in ("FRONTEND", "BACKEND") or row.get("pxname", "").startswith("halb_rate10s_"):
+        name = row.get("pxname", "")
+        if row.get("svname") in ("FRONTEND", "BACKEND") or name.startswith(RATE_TABLE_PREFIX):
+            continue
+        if name == NODE_EXPORTER_BACKEND:  # the metrics listener's, not a pool
             continue
         server = {"pool": row.get("pxname"), "server": row.get("svname")}
         for column, name in HAPROXY_SERVER_FIELDS:

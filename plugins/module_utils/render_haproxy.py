@@ -12,9 +12,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, lb_spec, spec_routing, tls_policy
+from ansible_collections.halb.loadbalancer.plugins.module_utils import (
+    balancer_lua,
+    lb_spec,
+    spec_logging,
+    spec_routing,
+    tls_policy,
+)
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
     HEALTH_PATH,
+    METRICS_PATH,
+    NODE_METRICS_PATH,
     endpoint,
     render_options,
 )
@@ -50,6 +58,12 @@ DEFAULT_OPTIONS = {
     "health_listen": None,
     # Directory of balancer_lua.FILE_NAME (lb_config writes it there).
     "lua_dir": "/etc/haproxy/halb",
+    # address:port of the Prometheus metrics listener, answering only
+    # metrics_allow (CIDRs); node_exporter: address:port of the node's
+    # exporter, passed through. None: no metrics.
+    "metrics_listen": None,
+    "metrics_allow": (),
+    "node_exporter": None,
 }
 
 
@@ -77,6 +91,9 @@ def _global(spec, opts):
         [
             "global",
             "    log %s" % opts["log"],
+        ]
+        + _remote_syslog(spec.logging)
+        + [
             "    chroot %s" % opts["chroot"],
             "    user %s" % opts["user"],
             "    group %s" % opts["group"],
@@ -178,12 +195,54 @@ def _redirect_http(fe):
     return [plain, "    # Plain HTTP is only ever redirected to HTTPS.", redirect]
 
 
-def _frontend(fe):
+def _metrics(opts):
+    """The Prometheus listener: HAProxy's built-in exporter, and the node's
+    exporter passed through, to the allowed addresses only."""
+    lines = [
+        "",
+        "frontend %s" % lb_spec.METRICS_FRONTEND,
+        "    mode http",
+        "    bind %s" % opts["metrics_listen"],
+        "    no log",
+        "    acl halb_metrics_allowed src %s" % " ".join(opts["metrics_allow"]),
+        "    http-request deny unless halb_metrics_allowed",
+        "    http-request use-service prometheus-exporter if { path %s }" % METRICS_PATH,
+    ]
+    if not opts["node_exporter"]:
+        return lines + ["    http-request return status 404"]
+    return lines + [
+        "    http-request return status 404 unless { path %s }" % NODE_METRICS_PATH,
+        "    default_backend %s" % lb_spec.NODE_EXPORTER_BACKEND,
+        "",
+        "backend %s" % lb_spec.NODE_EXPORTER_BACKEND,
+        "    mode http",
+        "    http-request set-path %s" % METRICS_PATH,
+        "    server node_exporter %s" % opts["node_exporter"],
+    ]
+
+
+def _remote_syslog(logging):
+    if not logging.syslog:
+        return []
+    return [
+        "    # Every log line also goes to the remote syslog server (UDP).",
+        "    log %s local0" % endpoint(logging.syslog.address, logging.syslog.port),
+    ]
+
+
+def _log_format(fe, logging):
+    if logging.format == "text":
+        return ["    option %s" % ("httplog" if fe.mode == "http" else "tcplog")]
+    json = spec_logging.haproxy_http_format() if fe.mode == "http" else spec_logging.haproxy_tcp_format()
+    return ["    # One JSON object a line (spec_logging.HTTP_FIELDS).", "    log-format '%s'" % json]
+
+
+def _frontend(fe, logging):
     lines = ["", "frontend %s" % fe.name, "    mode %s" % fe.mode]
     if fe.access_log == "off":
         lines.append("    no log")
     else:
-        lines.append("    option %s" % ("httplog" if fe.mode == "http" else "tcplog"))
+        lines += _log_format(fe, logging)
     if fe.access_log == "errors":
         lines.append("    # Only failures: 5xx, errors, timeouts, retries.")
         lines.append("    option dontlog-normal")
@@ -222,7 +281,10 @@ def _frontend(fe):
             lines.append('    http-after-response set-header Strict-Transport-Security "%s" if { ssl_fc }'
                          % tls_policy.hsts_value(fe.tls.hsts))  # fmt: skip
         lines += [
-            "    http-request set-header X-Request-ID %[uuid()] unless { req.hdr(x-request-id) -m found }",
+            "    # The client's request id when it looks like one, else a new one.",
+            "    http-request set-header X-Request-ID %%[uuid()] unless { req.hdr(x-request-id) -m reg %s }"
+            % spec_logging.REQUEST_ID_PATTERN,
+            "    http-request set-var(txn.halb_request_id) req.hdr(x-request-id)",
         ]
     if fe.rate_limit:
         lines += _rate_limit(fe)
@@ -407,8 +469,10 @@ def render(spec, **options):
             "    # Answers 200 while HAProxy runs: what keepalived's track script asks.",
             "    monitor-uri %s" % HEALTH_PATH,
         ]
+    if opts["metrics_listen"]:
+        lines += _metrics(opts)
     for fe in spec.frontends:
-        lines += _frontend(fe)
+        lines += _frontend(fe, spec.logging)
     for pool in spec.pools:
         lines += _backend(pool, modes[pool.name])
     for fe in spec.frontends:

@@ -14,9 +14,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.halb.loadbalancer.plugins.module_utils import balancer_lua, lb_spec, spec_routing, tls_policy
+from ansible_collections.halb.loadbalancer.plugins.module_utils import (
+    balancer_lua,
+    lb_spec,
+    spec_logging,
+    spec_routing,
+    tls_policy,
+)
 from ansible_collections.halb.loadbalancer.plugins.module_utils.engine_facts import (
     HEALTH_PATH,
+    METRICS_PATH,
+    NODE_METRICS_PATH,
     STATUS_PATH,
     endpoint,
     render_options,
@@ -42,6 +50,14 @@ DEFAULT_OPTIONS = {
     # address:port of a local health URL (HEALTH_PATH) that answers 200
     # while nginx runs; keepalived polls it. None: no such server.
     "health_listen": None,
+    # address:port of the Prometheus metrics listener, answering only
+    # metrics_allow (CIDRs): nginx_exporter's metrics (it reads
+    # stub_status on health_listen) and node_exporter's, passed through.
+    # None: no metrics.
+    "metrics_listen": None,
+    "metrics_allow": (),
+    "nginx_exporter": None,
+    "node_exporter": None,
 }
 
 # fastest_response picks its server in Lua (balancer_by_lua, see balancer_lua).
@@ -96,11 +112,11 @@ def _response_headers(fe):
     return lines
 
 
-def _redirect_server(fe, opts):
+def _redirect_server(fe, logging, opts):
     """Plain HTTP on tls.redirect_http, answered with a redirect to HTTPS."""
     listen = _listen(fe._replace(tls=None, port=fe.tls.redirect_http))
     target = "https://$host$request_uri" if fe.port == 443 else "https://$host:%d$request_uri" % fe.port
-    body = listen + ["server_name _;"] + _server_access_log(fe, opts)
+    body = listen + ["server_name _;"] + _server_logging(fe, logging, opts)
     body += ["location / {", "    return 301 %s;" % target, "}"]
     return ["server {"] + ["    " + line for line in body] + ["}"]
 
@@ -378,22 +394,51 @@ def _http_servers(fe, spec, opts, fastest, pools):
     return lines
 
 
-def _access_log(opts, condition=""):
-    return "%s combined buffer=64k flush=1s%s" % (opts["access_log"], condition)
+def _access_logs(logging, opts, condition=""):
+    """The access_log lines: the file, and the remote syslog server if any."""
+    log_format = "halb_json" if logging.format == "json" else "combined"
+    targets = ["%s %s buffer=64k flush=1s" % (opts["access_log"], log_format)]
+    if logging.syslog:
+        server = endpoint(logging.syslog.address, logging.syslog.port)
+        targets.append("syslog:server=%s,facility=local0,tag=nginx %s" % (server, log_format))
+    return ["access_log %s%s;" % (target, condition) for target in targets]
 
 
-def _server_access_log(fe, opts):
-    """A server block's own access_log, when the frontend logs less than all."""
+def _server_logging(fe, logging, opts):
+    """The frontend's name for the JSON log, and a server block's own
+    access_log when the frontend logs less than all."""
+    lines = ["set $halb_frontend %s;" % fe.name] if logging.format == "json" else []
     if fe.access_log == "off":
-        return ["access_log off;"]
+        return lines + ["access_log off;"]
     if fe.access_log == "errors":
-        return ["access_log %s;" % _access_log(opts, " if=$halb_log_errors")]
-    return []
+        return lines + _access_logs(logging, opts, " if=$halb_log_errors")
+    return lines
+
+
+def _json_log_format():
+    """log_format halb_json (spec_logging.HTTP_FIELDS) and the maps it
+    reads: nginx gives times as seconds with three decimals ("0.012",
+    "1.005"; the last of several tries: "0.004, 0.010"), the log says ms."""
+    return [
+        "# One JSON object a line (spec_logging.HTTP_FIELDS); times in ms.",
+        "log_format halb_json escape=json '%s';" % spec_logging.nginx_http_format(),
+        "map $request_time $halb_request_ms {",
+        '    "~^0\\.0*(?<ms>[0-9]+)$" $ms;',
+        '    "~^(?<s>[0-9]+)\\.(?<ms>[0-9]+)$" $s$ms;',
+        "    default -1;",
+        "}",
+        "map $upstream_response_time $halb_upstream_ms {",
+        '    "~(?:^|[ ,:])0\\.0*(?<ms>[0-9]+)$" $ms;',
+        '    "~(?:^|[ ,:])(?<s>[1-9][0-9]*)\\.(?<ms>[0-9]+)$" $s$ms;',
+        "    default -1;",
+        "}",
+    ]
 
 
 def _http_server(fe, server_name, routes, spec, opts, fastest, pools):
     lines = ["server {"]
-    body = _listen(fe) + ["server_name %s;" % server_name] + _tls(fe) + _acl(fe) + _server_access_log(fe, opts)
+    body = _listen(fe) + ["server_name %s;" % server_name] + _tls(fe) + _acl(fe)
+    body += _server_logging(fe, spec.logging, opts)
     body += [
         "client_header_timeout %s;" % _seconds(spec.timeouts.http_request_ms),
         "client_body_timeout %s;" % _seconds(spec.timeouts.client_ms),
@@ -427,6 +472,20 @@ def _stream_server(fe, spec, pool):
     return ["server {"] + ["    " + line for line in body] + ["}"]
 
 
+def _metrics_server(opts):
+    """The Prometheus listener: the exporters' metrics, passed through to
+    the allowed addresses only."""
+    body = ["listen %s;" % opts["metrics_listen"], "access_log off;"]
+    body += ["allow %s;" % cidr for cidr in opts["metrics_allow"]] + ["deny all;"]
+    for path, exporter in ((METRICS_PATH, opts["nginx_exporter"]), (NODE_METRICS_PATH, opts["node_exporter"])):
+        if exporter:
+            body += ["location = %s {" % path, "    proxy_pass http://%s%s;" % (exporter, METRICS_PATH), "}"]
+    # Not "return 404": it runs before the allow list (rewrite phase), so a
+    # refused address would learn which paths exist. try_files runs after.
+    body += ["location / {", "    try_files /halb-nothing-here =404;", "}"]
+    return ["server {"] + ["    " + line for line in body] + ["}"]
+
+
 def _indent(lines):
     return ["    " + line if line else "" for line in lines]
 
@@ -437,6 +496,9 @@ def render(spec, **options):
     fastest = set(pool.name for pool in spec.pools if pool.strategy == "fastest_response")
     pools = dict((pool.name, pool) for pool in spec.pools)
     http_fes = [fe for fe in spec.frontends if fe.mode == "http"]
+    # Without HTTP frontends no server block names $halb_frontend, which
+    # the JSON format reads; only the health listener (not logged) is left.
+    logging = spec.logging if http_fes else spec.logging._replace(format="text")
     tcp_fes = [fe for fe in spec.frontends if fe.mode == "tcp"]
     lines = ["# Rendered by halb.loadbalancer from the LB spec. Do not edit: changes are overwritten."]
     if tcp_fes:
@@ -461,11 +523,14 @@ def render(spec, **options):
         "    worker_connections %d;" % spec.maxconn,
         "}",
     ]
-    if http_fes or opts["health_listen"] or any(mode == "http" for mode in modes.values()):
-        http = [
+    if http_fes or opts["health_listen"] or opts["metrics_listen"] or any(mode == "http" for mode in modes.values()):
+        http = _json_log_format() if logging.format == "json" else []
+        http += [
             "# Log lines are written 64 KB at a time (at least every second), not",
             "# with a write() per request.",
-            "access_log %s;" % _access_log(opts),
+        ]
+        http += _access_logs(logging, opts)
+        http += [
             "server_tokens off;",
             "keepalive_timeout %s;" % _seconds(spec.timeouts.client_ms),
             "# Connection: upgrade only when the client asks for it, so normal",
@@ -474,10 +539,10 @@ def render(spec, **options):
             "    default upgrade;",
             "    '' '';",
             "}",
-            "# Keep the client's request id, or make one.",
+            "# The client's request id when it looks like one, else a new one.",
             "map $http_x_request_id $halb_request_id {",
-            "    default $http_x_request_id;",
-            "    '' $request_id;",
+            '    "~%s" $http_x_request_id;' % spec_logging.REQUEST_ID_PATTERN,
+            "    default $request_id;",
             "}",
         ]
         if any(fe.access_log == "errors" for fe in http_fes):
@@ -526,10 +591,12 @@ def render(spec, **options):
                 "    }",
                 "}",
             ]
+        if opts["metrics_listen"]:
+            http += [""] + _metrics_server(opts)
         for fe in http_fes:
             http += [""] + _http_servers(fe, spec, opts, fastest, pools)
             if fe.tls and fe.tls.redirect_http:
-                http += [""] + _redirect_server(fe, opts)
+                http += [""] + _redirect_server(fe, logging, opts)
         lines += ["", "http {"] + _indent(http) + ["}"]
     if tcp_fes:
         stream = []

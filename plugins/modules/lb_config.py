@@ -99,6 +99,10 @@ options:
       - nginx keys C(user), C(pid), C(error_log), C(access_log), C(cache_dir), C(stream_module), C(lua_modules).
       - Both take C(health_listen) (a local C(/halb-health) URL) and C(lua_dir) (where the Lua balancer of
         fastest_response pools is written; C(/etc/haproxy/halb) or C(/etc/nginx/halb)).
+      - Both take C(metrics_listen) (address:port of a Prometheus listener, none when empty), C(metrics_allow) (the
+        CIDRs it answers) and C(node_exporter) (address:port of the node's exporter, served at C(/node/metrics));
+        nginx also C(nginx_exporter) (address:port of prometheus-nginx-exporter, served at C(/metrics)). The lb role
+        checks them (its C(lb_metrics_*) variables) before any host is touched.
     type: dict
     default: {}
 notes:
@@ -246,7 +250,8 @@ def drain_removed(module, spec, socket, timeout):
     client = haproxy_runtime.RuntimeClient(socket)
     keep = set((pool.name, server.name) for pool in spec.pools for server in pool.servers)
     try:
-        removed = client.server_names() - keep
+        # The metrics listener's node exporter is no pool's: never drained.
+        removed = set(pair for pair in client.server_names() - keep if pair[0] != engine_facts.NODE_EXPORTER_BACKEND)
         if removed and not module.check_mode:
             busy = client.drain_until_idle(removed, timeout)
             if busy:

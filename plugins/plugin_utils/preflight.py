@@ -365,7 +365,10 @@ def _track_url_problem(url):
     return None
 
 
-def setting_errors(host, instance_name, unicast_peers, unicast_src_ip, track_units, track_urls, script_user, auth_pass):
+def setting_errors(
+    host, instance_name, unicast_peers, unicast_src_ip, track_units, track_urls, script_user, auth_pass,
+    metrics_dir="/run/halb/metrics",
+):  # fmt: skip
     """keepalived settings that reach keepalived.conf (or its script lines)
     as they are: each must match a strict pattern."""
     errors = []
@@ -412,4 +415,8 @@ def setting_errors(host, instance_name, unicast_peers, unicast_src_ip, track_uni
             "keepalived_auth_pass: on %s it has characters keepalived.conf cannot take (whitespace, quotes, '#', "
             "'!', '{', '}'). Use letters, digits and . _ ~ @ %% ^ * + = , : / - only." % host
         )
+    try:
+        lb_spec.file_path(metrics_dir, "keepalived_metrics_dir", "/run/halb/metrics")
+    except lb_spec.SpecError as exc:
+        errors.append("%s (on %s)" % (exc, host))
     return errors

@@ -2,6 +2,7 @@
 HAProxy's runtime socket."""
 
 from common_deploy import *  # noqa: F403 (the shared tests run in this scenario)
+from common_metrics import *  # noqa: F403 (metrics and JSON logs on the fresh deploy)
 from common_status import *  # noqa: F403 (the status playbook on the fresh deploy)
 
 # Send one command to HAProxy's runtime API (the lab image has no socat).

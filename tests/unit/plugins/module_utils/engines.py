@@ -71,15 +71,16 @@ def check(engine, spec, directory, **render_options):
     return proc.returncode, proc.stdout + proc.stderr, text
 
 
-def start(engine, spec, directory):
-    """Run the engine in the foreground on a rendered config in `directory`;
-    return its process (the caller stops it)."""
+def start(engine, spec, directory, **render_options):
+    """Run the engine in the foreground on a rendered config in `directory`
+    (with render_options beside the test's paths); return its process (the
+    caller stops it)."""
     directory = str(directory)
     with open(os.path.join(directory, balancer_lua.FILE_NAME), "w") as handle:
         handle.write(balancer_lua.source(engine))
     if engine == "haproxy":
         text = render_haproxy.render(spec, runtime_socket=os.path.join(directory, "admin.sock"),
-                                     server_state_file=None, lua_dir=directory)  # fmt: skip
+                                     server_state_file=None, lua_dir=directory, **render_options)  # fmt: skip
         config = os.path.join(directory, "haproxy.cfg")
         command = [HAPROXY, "-db", "-f", config]
     else:
@@ -88,7 +89,7 @@ def start(engine, spec, directory):
         text = render_nginx.render(spec, pid=os.path.join(directory, "nginx.pid"),
                                    error_log=os.path.join(directory, "error.log"),
                                    access_log=os.path.join(directory, "access.log"), cache_dir=cache,
-                                   lua_dir=directory)  # fmt: skip
+                                   lua_dir=directory, **render_options)  # fmt: skip
         config = os.path.join(directory, "nginx.conf")
         command = [NGINX, "-c", config, "-g", "daemon off;"]
     with open(config, "w") as handle:

@@ -207,7 +207,17 @@ BAD = [
     (
         "frontend-takes-the-health-name",
         ("frontends.0.name", "halb_health"),
-        "frontends[0].name: 'halb_health' is the local health frontend keepalived asks. Rename the frontend",
+        "frontends[0].name: 'halb_health' is a frontend of the collection's own (health URL, metrics). Rename the",
+    ),
+    (
+        "frontend-takes-the-metrics-name",
+        ("frontends.0.name", "halb_metrics"),
+        "frontends[0].name: 'halb_metrics' is a frontend of the collection's own (health URL, metrics). Rename the",
+    ),
+    (
+        "pool-takes-the-node-exporter-name",
+        ("pools.1.name", "halb_node_exporter"),
+        "pools[1].name: 'halb_node_exporter' is the metrics listener's own backend. Rename the pool",
     ),
     (
         "nginx-max-object",

@@ -18,6 +18,8 @@ SHOW_STAT = (
     "shop,be2,0,0,38,DOWN,1,L4CON,0,0,\n"
     "shop,BACKEND,0,1,78,UP,2,,2,3,\n"
     "halb_rate10s_www,BACKEND,0,0,0,UP,0,,0,0,\n"
+    "halb_metrics,FRONTEND,,0,3,OPEN,,,0,,\n"
+    "halb_node_exporter,node_exporter,0,0,3,no check,1,,0,1,\n"
 )
 
 IP_ADDR = """1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
@@ -42,7 +44,7 @@ def test_a_page_that_is_not_stub_status_is_an_error():
         raise AssertionError("no error")
 
 
-def test_haproxy_servers_are_every_server_row_and_no_frontend_backend_or_rate_table():
+def test_haproxy_servers_are_the_pools_servers_and_none_of_the_collections_own():
     servers = lb_status.haproxy_servers(haproxy_runtime.parse_stat_csv(SHOW_STAT))
     assert servers == [
         {"pool": "shop", "server": "be1", "state": "UP", "sessions": 1, "rate": 2, "total": 40, "response_ms": 4,

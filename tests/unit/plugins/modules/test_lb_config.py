@@ -210,3 +210,15 @@ def test_a_cipher_list_the_engine_rejects_is_its_clear_error_and_changes_nothing
     assert result["failed"] is True
     assert "was not changed" in result["msg"] and "cipher" in result["msg"].lower(), result["msg"]
     assert dest.read_text() == before
+
+
+def test_the_metrics_listeners_node_exporter_is_never_drained(tmp_path):
+    """It is the collection's own backend, not a pool the spec removed."""
+    fake = FakeHAProxy(tmp_path / "admin.sock", {"shop": [FakeServer("be1")],
+                                                 "halb_node_exporter": [FakeServer("node_exporter")]})  # fmt: skip
+    try:
+        result = run_module(lb_config, args(tmp_path, "haproxy", drain_timeout=10))
+        assert result["drained"] == []
+        assert fake.set_commands() == []
+    finally:
+        fake.close()

@@ -376,6 +376,8 @@ def test_sound_keepalived_settings_pass():
             "keepalived_auth_pass: on lb1 it has characters keepalived.conf cannot take (whitespace, quotes, '#', "
             "'!', '{', '}'). Use letters, digits and . _ ~ @ % ^ * + = , : / - only.",
         ),
+        ({"metrics_dir": "/run/halb metrics"}, "keepalived_metrics_dir: "),
+        ({"metrics_dir": "run/halb\n"}, "keepalived_metrics_dir: "),
     ],
 )
 def test_keepalived_settings_that_would_inject_are_named(settings, expected):
