@@ -15,6 +15,10 @@ keep-alive connection turns out closed is retried once on a new connection,
 as browsers do (RFC 9112 section 9.3.1); a request of any other method is
 never retried, so a POST that meets a dying server counts as failed.
 
+With a progress path, a run also rewrites a small JSON file about once a
+second (requests so far, the last second's rate and p99): Ansible modules
+cannot stream output, so a playbook reads that file while the run goes on.
+
 Standard library only; times are wall-clock seconds (time.time()) so that
 they line up with events recorded on other hosts.
 """
@@ -23,12 +27,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import http.client
+import json
+import os
 import ssl
 import threading
 import time
 
 IDEMPOTENT = ("GET", "HEAD")
+# How often a run rewrites its progress file.
+PROGRESS_EVERY_S = 1.0
 
 
 class Record:
@@ -136,15 +145,31 @@ class _Worker:
         return Record(start, (time.monotonic() - began) * 1000.0, status, backend, error)
 
 
-def run(target, seconds, connections=8, max_requests=100000, timeout=2.0, interval=0.0, keepalive=True, stop=None):
+def run(
+    target,
+    seconds,
+    connections=8,
+    max_requests=100000,
+    timeout=2.0,
+    interval=0.0,
+    keepalive=True,
+    stop=None,
+    progress_path=None,
+):
     """Load `target` for at most `seconds` and `max_requests`; return Records sorted by start.
 
     interval > 0 paces each connection to one request per interval seconds
     (a steady probe); 0 sends back to back (load). `stop`, a threading.Event,
     ends the run early when set (a load that lasts as long as something else).
+    progress_path: a file rewritten about once a second while the run goes
+    on, and a last time with "done": true (see Progress); an OSError from its
+    first write is raised before any request is sent.
     """
     records = []
     lock = threading.Lock()
+    progress = Progress(progress_path, seconds) if progress_path else None
+    if progress:
+        progress.update([])
     deadline = time.monotonic() + seconds
     budget = [max_requests]
 
@@ -173,11 +198,103 @@ def run(target, seconds, connections=8, max_requests=100000, timeout=2.0, interv
     threads = [threading.Thread(target=loop, daemon=True) for _worker in range(connections)]
     for thread in threads:
         thread.start()
+    finished = threading.Event()
+    if progress:
+        reporter = threading.Thread(target=progress.follow, args=(records, lock, finished), daemon=True)
+        reporter.start()
     for thread in threads:
         # A request in flight at the deadline ends within its timeout
         # (two attempts at most).
         thread.join(seconds + 2 * timeout + 5)
+    if progress:
+        finished.set()
+        reporter.join()
+        progress.finish(records, lock)
     return sorted(records, key=lambda r: r.start)
+
+
+class Progress:
+    """A running load's progress file: rewritten whole (a temporary file
+    renamed over it, so a reader never sees half of one) at every update.
+
+    It holds tick (0 at the start, one more per update), elapsed_s, seconds
+    (the planned length), requests and failures so far, rps and p99_ms of the
+    requests answered since the previous update (the last second; of the
+    whole run in the last update), done (true in the last update) and
+    updated_at (Unix time).
+    """
+
+    def __init__(self, path, seconds):
+        self.path = path
+        self.seconds = seconds
+        self.tick = 0
+        self.requests = 0
+        self.failures = 0
+        self.seen = 0
+        self.began = self.last = time.monotonic()
+
+    def update(self, recent, done=False, run=None):
+        """Count `recent` (the records answered since the last update), rewrite the file, return what it holds.
+
+        run: every record of the run, for the last update, whose rate and p99
+        are the whole run's (its window since the previous update is a sliver).
+        """
+        now = time.monotonic()
+        window, self.last = now - self.last, now
+        self.requests += len(recent)
+        self.failures += sum(1 for r in recent if not r.ok)
+        measured = recent if run is None else run
+        if run is not None:
+            window = now - self.began
+        snapshot = {
+            "tick": self.tick,
+            "elapsed_s": round(now - self.began, 2),
+            "seconds": self.seconds,
+            "requests": self.requests,
+            "failures": self.failures,
+            "rps": round(len(measured) / window, 1) if measured and window > 0 else 0.0,
+            "p99_ms": _round(percentile([r.ms for r in measured if r.ok], 99)),
+            "done": done,
+            "updated_at": round(time.time(), 3),
+        }
+        write_json(self.path, snapshot)
+        self.tick += 1
+        return snapshot
+
+    def _take(self, records, lock):
+        # Workers append in the order requests end: what lies past `seen`
+        # ended since the last update.
+        with lock:
+            recent = records[self.seen :]
+            self.seen = len(records)
+        return recent
+
+    def follow(self, records, lock, finished):
+        """Update once a second, on the second of the run, until `finished` is set."""
+        while not finished.wait(max(0.0, self.began + (self.tick * PROGRESS_EVERY_S) - time.monotonic())):
+            try:
+                self.update(self._take(records, lock))
+            except OSError:
+                return  # the load and its records matter more than the progress file
+
+    def finish(self, records, lock):
+        """The last update: everything answered, done, with the whole run's rate and p99."""
+        # As in follow(): the run's records are its result, not this file.
+        with contextlib.suppress(OSError):
+            self.update(self._take(records, lock), done=True, run=records)
+
+
+def write_json(path, data):
+    """Replace path with data as JSON in one step: a reader sees the old file or the new one."""
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        with open(temporary, "w") as handle:
+            json.dump(data, handle)
+        os.replace(temporary, path)
+    except (OSError, TypeError, ValueError):
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
 
 
 def percentile(values, p):

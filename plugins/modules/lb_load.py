@@ -23,6 +23,9 @@ description:
     O(force=true), so a typo cannot turn it on someone else's server.
   - Run it where the clients are, usually the controller (C(delegate_to=localhost)), with C(async) and
     C(poll=0) to inject a fault while it runs.
+  - With O(progress_path) it rewrites a small JSON file about once a second while it runs, which a playbook
+    can read to show progress (a module cannot print while it runs); the P(halb.loadbalancer.load_progress#lookup)
+    lookup waits for each update and formats it as a line.
 author: halb.loadbalancer contributors (!UNKNOWN)
 options:
   url:
@@ -91,6 +94,13 @@ options:
     description:
       - File on the host running the module to write every request to (JSON), for a report.
     type: path
+  progress_path:
+    description:
+      - File on the host running the module to rewrite about once a second while the load runs, and a last
+        time when it ends, with C(tick), C(elapsed_s), C(seconds), C(requests) and C(failures) so far, C(rps)
+        and C(p99_ms) of the requests answered in the last second, C(done) and C(updated_at) (Unix time).
+      - Each update replaces the file whole, so a reader never sees a partial one.
+    type: path
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -154,6 +164,10 @@ records_path:
   description: Where the per-request records were written.
   returned: when O(records_path) is set
   type: str
+progress_path:
+  description: Where the progress was written.
+  returned: when O(progress_path) is set
+  type: str
 """
 
 import json
@@ -190,6 +204,12 @@ def check_params(params):
     return None
 
 
+def _make_parent(path):
+    directory = os.path.dirname(path)
+    if directory and not os.path.isdir(directory):
+        os.makedirs(directory)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -206,6 +226,7 @@ def main():
             host_header=dict(type="str"),
             validate_certs=dict(type="bool", default=True),
             records_path=dict(type="path"),
+            progress_path=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -237,28 +258,35 @@ def main():
         )
 
     started = time.time()
-    records = load_client.run(
-        target,
-        params["seconds"],
-        connections=params["connections"],
-        max_requests=params["max_requests"],
-        timeout=params["timeout"],
-        interval=params["interval_ms"] / 1000.0,
-    )
+    try:
+        if params["progress_path"]:
+            _make_parent(params["progress_path"])
+        records = load_client.run(
+            target,
+            params["seconds"],
+            connections=params["connections"],
+            max_requests=params["max_requests"],
+            timeout=params["timeout"],
+            interval=params["interval_ms"] / 1000.0,
+            progress_path=params["progress_path"],
+        )
+    except OSError as exc:
+        # Only the progress file's directory or first write raises, before any request.
+        module.fail_json(msg="progress_path: cannot write %s: %s" % (params["progress_path"], exc))
     ended = time.time()
     result = load_client.summary(records, ended - started)
     # Not "started": async_status reads that key as "still running".
     result.update(changed=False, began_at=started, ended_at=ended)
     if params["records_path"]:
         path = params["records_path"]
-        directory = os.path.dirname(path)
-        if directory and not os.path.isdir(directory):
-            os.makedirs(directory)
+        _make_parent(path)
         with open(path, "w") as handle:
             run = {"url": params["url"], "method": params["method"], "connections": params["connections"]}
             run.update(started=started, ended=ended, records=[r.as_list() for r in records])
             json.dump(run, handle)
         result["records_path"] = path
+    if params["progress_path"]:
+        result["progress_path"] = params["progress_path"]
     module.exit_json(**result)
 
 

@@ -1,5 +1,6 @@
 """The drill's load engine against real servers on loopback, and its arithmetic."""
 
+import json
 import threading
 import time
 
@@ -99,3 +100,63 @@ def test_records_survive_their_json_form():
     row = Record(1764410000.123456, 12.3456, 200, "be1", "").as_list()
     again = Record.from_list(row)
     assert (again.start, again.ms, again.status, again.backend) == (1764410000.1235, 12.35, 200, "be1")
+
+
+def test_a_run_rewrites_its_progress_file_every_second_and_last_when_done(loopback, tmp_path):
+    """A reader polling the file meanwhile always finds a whole JSON
+    document: an update at 0 s, one at each second, and a last one, done,
+    that agrees with the records."""
+    _server, port = loopback.http(delay=0.005)
+    path = tmp_path / "progress.json"
+    seen, stop = [], threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            if path.exists():
+                snapshot = json.loads(path.read_text())  # a torn file would raise here
+                if not seen or seen[-1] != snapshot:
+                    seen.append(snapshot)
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    records = load_client.run(Target("127.0.0.1", port), seconds=2.5, connections=2, progress_path=str(path))
+    stop.set()
+    thread.join()
+    last = json.loads(path.read_text())
+    seen += [last] if seen[-1] != last else []  # written after the reader's last look
+    assert [s["tick"] for s in seen] == [0, 1, 2, 3]
+    assert [s["done"] for s in seen] == [False, False, False, True] and seen[-1] == last
+    assert [round(s["elapsed_s"]) for s in seen[:3]] == [0, 1, 2]
+    assert seen[0]["requests"] == 0 and 0 < seen[1]["requests"] < seen[2]["requests"] < last["requests"]
+    # Each second's rate is the requests answered in it.
+    assert seen[2]["rps"] == pytest.approx(seen[2]["requests"] - seen[1]["requests"], rel=0.1)
+    assert (last["requests"], last["failures"], last["seconds"]) == (len(records), 0, 2.5)
+    assert last["p99_ms"] == load_client.latency(records)["p99_ms"]
+    assert last["rps"] == pytest.approx(len(records) / last["elapsed_s"], rel=0.01)
+
+
+def test_progress_counts_the_last_second_and_failures_so_far(tmp_path, monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(load_client.time, "monotonic", lambda: clock[0])
+    path = str(tmp_path / "progress.json")
+    progress = load_client.Progress(path, 20)
+    progress.update([])
+    clock[0] += 0.5
+    recent = [record(0, ms=float(ms)) for ms in range(1, 101)] + [record(0, ok=False, ms=5000.0)] * 3
+    snapshot = progress.update(recent)
+    assert {k: snapshot[k] for k in ("tick", "elapsed_s", "requests", "failures", "rps", "p99_ms", "done")} == {
+        "tick": 1, "elapsed_s": 0.5, "requests": 103, "failures": 3, "rps": 206.0, "p99_ms": 99.0, "done": False,
+    }  # fmt: skip
+    clock[0] += 1.0
+    quiet = progress.update([])
+    assert [quiet[k] for k in ("tick", "requests", "failures", "rps", "p99_ms")] == [2, 103, 3, 0.0, None]
+    with open(path) as handle:
+        assert json.load(handle) == quiet
+
+
+def test_a_progress_file_that_cannot_be_written_stops_the_run_before_it_sends(loopback, tmp_path):
+    server, port = loopback.http()
+    with pytest.raises(OSError):
+        load_client.run(Target("127.0.0.1", port), seconds=5, progress_path=str(tmp_path / "missing" / "p.json"))
+    assert server.requests == []
