@@ -41,5 +41,6 @@ sanity:
 build:
 	ansible-galaxy collection build --force --output-path .state/dist
 
-docs:           ## regenerate the README's role option tables
+docs:           ## regenerate the README's role option tables and docs/reference/
 	.venv/bin/python scripts/role_docs.py
+	bash scripts/docs.sh

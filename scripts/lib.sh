@@ -117,6 +117,12 @@ ensure_galaxy_importer() {
   ensure_requirements_venv "$HALB_STATE_DIR/galaxy-importer" "$HALB_ROOT/requirements-galaxy-importer.txt" python
 }
 
+# antsibull-docs, which generates docs/reference/ (scripts/docs.sh); it brings
+# Sphinx and an older docutils than the project's virtualenv has.
+ensure_docs_venv() {
+  ensure_requirements_venv "$HALB_STATE_DIR/docs" "$HALB_ROOT/requirements-docs.txt" antsibull-docs
+}
+
 # Make `halb.loadbalancer` resolvable from this checkout without installing
 # it: a collections tree whose halb/loadbalancer entry points at the repo.
 ensure_collection_link() {

@@ -28,6 +28,7 @@ STALE = "README.md role options are stale: run python scripts/role_docs.py"
 # Ansible doc markup: C(code) I(italic) O(option) O(option=value) V(value) M(module) P(plugin#type)
 # U(url) L(text,url) B(bold) E(env) RV(return value). One regex, one function per letter.
 _MARKUP = re.compile(r"\b(RV|[BCEILMOPUV])\(([^)]*)\)")
+_FOREIGN_OPTION = re.compile(r"^[\w.]+#\w+:(\w+:)?")
 
 
 def code(text) -> str:
@@ -51,6 +52,9 @@ def _markup(match: re.Match) -> str:
         return "**%s**" % body
     if kind == "P":
         body = body.split("#", 1)[0]
+    if kind in ("O", "RV"):
+        # Another role's or plugin's option: O(ns.coll.role#role:entry:name) -> name.
+        body = _FOREIGN_OPTION.sub("", body)
     return code(body)
 
 

@@ -11,6 +11,7 @@ ensure_docker
 ensure_venv
 ensure_sslyze
 ensure_galaxy_importer
+ensure_docs_venv
 ensure_collection_link
 bash "$HALB_ROOT/scripts/lab_image.sh"
 log "setup complete"

@@ -27,6 +27,10 @@ bash "$HALB_ROOT/scripts/sanity.sh"
 log "collection build: the tarball installs and its content resolves"
 bash "$HALB_ROOT/scripts/build_check.sh"
 
+log "docs: antsibull-docs lint, docs/reference/ current, changelog fragments"
+bash "$HALB_ROOT/scripts/docs.sh" --check
+antsibull-changelog lint
+
 log "pytest: unit and pre-flight tests"
 python -m pytest -q tests/unit tests/integration
 

@@ -32,6 +32,8 @@ def test_check_command_line():
         ("Checked with C(haproxy -c).", "Checked with `haproxy -c`."),
         ("Needs O(lb_engine=nginx) here.", "Needs `lb_engine=nginx` here."),
         ("Set O(lb_spec) or V(round_robin).", "Set `lb_spec` or `round_robin`."),
+        ("When O(halb.loadbalancer.lb#role:main:lb_metrics_listen) is set.", "When `lb_metrics_listen` is set."),
+        ("Its RV(halb.loadbalancer.lb_load#module:records_path).", "Its `records_path`."),
         ("A subnet of I(keepalived_interface).", "A subnet of `keepalived_interface`."),
         ("Through M(halb.loadbalancer.lb_config).", "Through `halb.loadbalancer.lb_config`."),
         ("The P(halb.loadbalancer.lb_spec#filter) filter.", "The `halb.loadbalancer.lb_spec` filter."),
