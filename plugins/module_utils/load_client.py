@@ -284,6 +284,23 @@ class Progress:
             self.update(self._take(records, lock), done=True, run=records)
 
 
+def read_records(path):
+    """A records file lb_load wrote (records_path): (its fields, [Record]).
+    Raises OSError, ValueError, KeyError or TypeError for a file that is not one."""
+    with open(path) as handle:
+        load = json.load(handle)
+    return load, [Record.from_list(row) for row in load["records"]]
+
+
+def write_text(path, text):
+    """Write a report file whole, creating its directory first."""
+    directory = os.path.dirname(path)
+    if directory and not os.path.isdir(directory):
+        os.makedirs(directory)
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
 def write_json(path, data):
     """Replace path with data as JSON in one step: a reader sees the old file or the new one."""
     temporary = "%s.%d.tmp" % (path, os.getpid())

@@ -115,11 +115,9 @@ plot_path:
 """
 
 import json
-import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.halb.loadbalancer.plugins.module_utils import drill_plot, drill_report
-from ansible_collections.halb.loadbalancer.plugins.module_utils.load_client import Record
+from ansible_collections.halb.loadbalancer.plugins.module_utils import drill_plot, drill_report, load_client
 
 
 def _watches(module, raw):
@@ -148,14 +146,6 @@ def _limits_broken(report, max_outage_ms, max_failed):
     return broken
 
 
-def _write(path, text):
-    directory = os.path.dirname(path)
-    if directory and not os.path.isdir(directory):
-        os.makedirs(directory)
-    with open(path, "w") as handle:
-        handle.write(text)
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -178,9 +168,7 @@ def main():
     )
     params = module.params
     try:
-        with open(params["records_path"]) as handle:
-            load = json.load(handle)
-        records = [Record.from_list(row) for row in load["records"]]
+        load, records = load_client.read_records(params["records_path"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         module.fail_json(msg="records_path: cannot read load records from %s: %s" % (params["records_path"], exc))
     watches = _watches(module, params["watches"])
@@ -189,7 +177,7 @@ def main():
     report.update(
         url=load.get("url"), method=load.get("method"), connections=load.get("connections"), title=params["title"]
     )
-    _write(params["report_path"], json.dumps(report, indent=2, sort_keys=True) + "\n")
+    load_client.write_text(params["report_path"], json.dumps(report, indent=2, sort_keys=True) + "\n")
 
     result = dict(changed=True, report=report, lines=drill_report.lines(report))
     if params["plot_path"]:

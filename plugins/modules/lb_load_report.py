@@ -108,19 +108,9 @@ plot_path:
 """
 
 import json
-import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.halb.loadbalancer.plugins.module_utils import drill_plot, load_plot, load_report
-from ansible_collections.halb.loadbalancer.plugins.module_utils.load_client import Record
-
-
-def _write(path, text):
-    directory = os.path.dirname(path)
-    if directory and not os.path.isdir(directory):
-        os.makedirs(directory)
-    with open(path, "w") as handle:
-        handle.write(text)
+from ansible_collections.halb.loadbalancer.plugins.module_utils import drill_plot, load_client, load_plot, load_report
 
 
 def main():
@@ -136,9 +126,7 @@ def main():
     )
     params = module.params
     try:
-        with open(params["records_path"]) as handle:
-            load = json.load(handle)
-        records = [Record.from_list(row) for row in load["records"]]
+        load, records = load_client.read_records(params["records_path"])
         started, ended = float(load["started"]), float(load["ended"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         module.fail_json(msg="records_path: cannot read load records from %s: %s" % (params["records_path"], exc))
@@ -153,7 +141,7 @@ def main():
     if module.check_mode:
         module.exit_json(lines=lines + ["check mode: no report written"], **result)
 
-    _write(params["report_path"], json.dumps(report, indent=2, sort_keys=True) + "\n")
+    load_client.write_text(params["report_path"], json.dumps(report, indent=2, sort_keys=True) + "\n")
     result["report_path"] = params["report_path"]
     lines.append("report: %s" % params["report_path"])
     if params["plot_path"]:
