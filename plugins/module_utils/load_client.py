@@ -253,7 +253,7 @@ class Progress:
             "requests": self.requests,
             "failures": self.failures,
             "rps": round(len(measured) / window, 1) if measured and window > 0 else 0.0,
-            "p99_ms": _round(percentile([r.ms for r in measured if r.ok], 99)),
+            "p99_ms": round_ms(percentile([r.ms for r in measured if r.ok], 99)),
             "done": done,
             "updated_at": round(time.time(), 3),
         }
@@ -328,9 +328,9 @@ def latency(records):
     values = [r.ms for r in records if r.ok]
     return {
         "count": len(values),
-        "p50_ms": _round(percentile(values, 50)),
-        "p99_ms": _round(percentile(values, 99)),
-        "max_ms": _round(max(values) if values else None),
+        "p50_ms": round_ms(percentile(values, 50)),
+        "p99_ms": round_ms(percentile(values, 99)),
+        "max_ms": round_ms(max(values) if values else None),
     }
 
 
@@ -370,5 +370,6 @@ def summary(records, seconds):
     }
 
 
-def _round(value):
+def round_ms(value):
+    """A latency for a report: two decimals, None stays None."""
     return None if value is None else round(value, 2)

@@ -25,7 +25,7 @@ PROGRESS_POLL_S = 0.05
 def latency(records):
     """count, p50/p90/p99 and max latency (ms) of the successful requests."""
     values = [r.ms for r in records if r.ok]
-    return dict(load_client.latency(records), p90_ms=_round(load_client.percentile(values, 90)))
+    return dict(load_client.latency(records), p90_ms=load_client.round_ms(load_client.percentile(values, 90)))
 
 
 def shares(answers):
@@ -59,8 +59,8 @@ def per_second(records, started, ended):
             "requests": len(slot),
             "failures": len(slot) - len(answered),
             "rps": round(len(slot) / width, 1),
-            "p50_ms": _round(load_client.percentile(ms, 50)),
-            "p99_ms": _round(load_client.percentile(ms, 99)),
+            "p50_ms": load_client.round_ms(load_client.percentile(ms, 50)),
+            "p99_ms": load_client.round_ms(load_client.percentile(ms, 99)),
             "backends": dict(sorted(backends.items())),
         })  # fmt: skip
     return rows
@@ -153,7 +153,3 @@ def next_progress(path, wait):
 
 def _ms(value):
     return "-" if value is None else "%.1f ms" % value
-
-
-def _round(value):
-    return None if value is None else round(value, 2)
