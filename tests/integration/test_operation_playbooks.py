@@ -102,3 +102,22 @@ def test_the_lb_rolling_upgrade_refuses_bad_options_before_touching_a_node(tmp_p
     assert re.search(message, output), output[-3000:]
     for task in HOST_TASKS + ("Stop keepalived",):
         assert task not in output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"load_report_connections": 0}, "load_report_connections: 0 is out of range; give 1 to 256"),
+        ({"load_report_seconds": 601}, "load_report_seconds: 601.0 is out of range; give 1 to 600 seconds"),
+        ({"load_report_connections": "many"}, "argument 'load_report_connections' is of type"),
+        ({"load_report_url": "http://192.0.2.7/"}, r"load_report_url: 192\.0\.2\.7 is not a VIP of this inventory"),
+        ({"load_report_path": "/a b"}, r"load_report_url: the path '/a b' has characters outside RFC 3986"),
+        ({"load_report_group": "nope"}, "load_report_group: nope is not a group of this inventory with hosts"),
+    ],
+)
+def test_the_load_report_refuses_bad_options_before_any_load(tmp_path, extra, message):
+    code, output = run(tmp_path, "load_report.yml", dict(extra, load_report_report_dir=tmp_path / "reports"))
+    assert code != 0
+    assert re.search(message, output), output[-3000:]
+    assert "Start the load through the VIP" not in output
+    assert not (tmp_path / "reports").exists()
